@@ -1,0 +1,34 @@
+# Two commands matter: `make up` runs the system, `make test` tests it.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: up test venv codegen lint typecheck bench bench-full clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+up: $(STAMP)
+	$(BIN)/erp up
+
+test: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+codegen: $(STAMP)
+	$(BIN)/python tools/codegen.py
+
+lint: $(STAMP)
+	$(BIN)/buf lint
+	$(BIN)/ruff check services gateway tests tools bench
+
+typecheck: $(STAMP)
+	$(BIN)/mypy services gateway
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
