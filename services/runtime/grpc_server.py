@@ -1,0 +1,90 @@
+"""gRPC server bootstrap shared by every service: health, reflection, interceptors, shutdown."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from services.runtime import context
+from services.runtime.grpc_errors import status_for
+
+log = logging.getLogger(__name__)
+
+MD_USER = "x-erp-user-id"
+MD_CORRELATION = "x-erp-correlation-id"
+MD_TRACEPARENT = "traceparent"
+
+
+def call_context_from_metadata(metadata: Sequence[tuple[str, Any]] | None) -> context.CallContext:
+    md = {k: v for k, v in (metadata or ())}
+    return context.CallContext(
+        user_id=context.parse_uuid(md.get(MD_USER)),
+        correlation_id=context.parse_uuid(md.get(MD_CORRELATION)),
+        traceparent=md.get(MD_TRACEPARENT) if isinstance(md.get(MD_TRACEPARENT), str) else None,
+    )
+
+
+class DomainErrorInterceptor(grpc.aio.ServerInterceptor):
+    """Binds the caller's context and turns exceptions into statuses (no internals leaked)."""
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        handler = await continuation(handler_call_details)
+        if handler is None or handler.unary_unary is None:
+            return handler
+        inner = handler.unary_unary
+        metadata = handler_call_details.invocation_metadata
+
+        async def wrapped(request: Any, ctx: grpc.aio.ServicerContext) -> Any:
+            with context.bound(call_context_from_metadata(metadata)):
+                try:
+                    return await inner(request, ctx)
+                except grpc.aio.AbortError:
+                    raise
+                except Exception as exc:
+                    status = status_for(exc)
+                    await ctx.abort(status.code, status.details, status.trailing_metadata)
+
+        return grpc.unary_unary_rpc_method_handler(
+            wrapped,
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
+
+
+class GrpcServer:
+    """A grpc.aio server with the standard health service and server reflection."""
+
+    def __init__(self, address: str, service_names: list[str]) -> None:
+        self.address = address
+        self.server = grpc.aio.server(
+            interceptors=[DomainErrorInterceptor()],
+            options=[("grpc.so_reuseport", 0), ("grpc.max_receive_message_length", 32 * 1024 * 1024)],
+        )
+        self.health = health.aio.HealthServicer()
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
+        self.service_names = service_names
+        reflection.enable_server_reflection(
+            [*service_names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME],
+            self.server,
+        )
+        self.port = self.server.add_insecure_port(address)
+
+    async def start(self) -> None:
+        await self.server.start()
+        for name in ["", *self.service_names]:
+            await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
+        log.info("gRPC listening on %s", self.address)
+
+    async def stop(self, grace_s: float = 5.0) -> None:
+        """Graceful: report NOT_SERVING, let in-flight calls finish, then close."""
+        await self.health.enter_graceful_shutdown()
+        await self.server.stop(grace_s)

@@ -1,0 +1,51 @@
+"""NATS connection and the JetStream streams: one per service, plus the dead-letter stream."""
+
+from __future__ import annotations
+
+import logging
+
+import nats
+from nats.aio.client import Client
+from nats.js import JetStreamContext
+from nats.js.api import RetentionPolicy, StorageType, StreamConfig
+from nats.js.errors import BadRequestError
+
+from services.runtime.events import dlq_stream_name, stream_name, stream_subjects
+from services.runtime.settings import SERVICES
+
+log = logging.getLogger(__name__)
+
+DUPLICATE_WINDOW_S = 600.0
+
+
+async def connect(url: str, name: str) -> Client:
+    """A connection that keeps reconnecting forever: the relay and consumers outlive outages."""
+    return await nats.connect(
+        url,
+        name=name,
+        max_reconnect_attempts=-1,
+        reconnect_time_wait=0.5,
+        connect_timeout=5,
+        allow_reconnect=True,
+    )
+
+
+def _config(name: str, subjects: list[str]) -> StreamConfig:
+    return StreamConfig(
+        name=name,
+        subjects=subjects,
+        retention=RetentionPolicy.LIMITS,
+        storage=StorageType.FILE,
+        duplicate_window=DUPLICATE_WINDOW_S,
+    )
+
+
+async def ensure_streams(js: JetStreamContext, root: str) -> None:
+    """Create (or update) every service's stream and the DLQ stream; idempotent."""
+    configs = [_config(stream_name(root, s), [stream_subjects(root, s)]) for s in SERVICES]
+    configs.append(_config(dlq_stream_name(root), [f"{root}.dlq.>"]))
+    for config in configs:
+        try:
+            await js.add_stream(config)
+        except BadRequestError:
+            await js.update_stream(config)

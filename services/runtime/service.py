@@ -1,0 +1,124 @@
+"""Wiring one service process: database, NATS, gRPC server, outbox relay and consumers.
+
+A service declares a `ServiceDefinition` (in its `service.py`); `run_service` does the rest.
+Run one with `python -m services.runtime.serve <name>`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import grpc
+from nats.aio.client import Client
+from nats.js import JetStreamContext
+
+from services.runtime.clock import Clock, SystemClock
+from services.runtime.consumer import EventConsumer, Handler
+from services.runtime.db import Database
+from services.runtime.events import load_event_modules
+from services.runtime.grpc_server import GrpcServer
+from services.runtime.jetstream import connect, ensure_streams
+from services.runtime.relay import OutboxRelay
+from services.runtime.settings import Settings, to_libpq_url
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ServiceDeps:
+    """What a service's API and handlers may use; built once per process."""
+
+    name: str
+    settings: Settings
+    db: Database
+    clock: Clock
+    channels: dict[str, grpc.aio.Channel] = field(default_factory=dict)
+
+    def channel(self, service: str) -> grpc.aio.Channel:
+        """A channel to another service (created on first use, shared by the process)."""
+        if service not in self.channels:
+            self.channels[service] = grpc.aio.insecure_channel(self.settings.grpc_address(service))
+        return self.channels[service]
+
+
+@dataclass(frozen=True)
+class ServiceDefinition:
+    name: str
+    full_service_name: str
+    register: Callable[[ServiceDeps, grpc.aio.Server], None]
+    handlers: Callable[[ServiceDeps], dict[str, Handler]] = lambda deps: {}
+
+
+@dataclass
+class RunningService:
+    deps: ServiceDeps
+    server: GrpcServer
+    nats: Client
+    js: JetStreamContext
+    relay: OutboxRelay
+    consumer: EventConsumer | None
+    tasks: list[asyncio.Task[Any]]
+    stop: asyncio.Event
+
+    async def shutdown(self) -> None:
+        self.stop.set()
+        await self.server.stop()
+        for task in self.tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await asyncio.wait_for(task, 5)
+        with contextlib.suppress(Exception):
+            await self.nats.drain()
+        for ch in self.deps.channels.values():
+            await ch.close()
+        await self.deps.db.dispose()
+
+
+async def start_service(
+    definition: ServiceDefinition, settings: Settings, *, clock: Clock | None = None, port: int | None = None
+) -> RunningService:
+    """Start everything a service process runs; `shutdown()` stops it gracefully."""
+    load_event_modules()
+    url = settings.service_database_url(definition.name)
+    db = Database(url, settings, definition.name)
+    deps = ServiceDeps(definition.name, settings, db, clock or SystemClock())
+    nc = await connect(settings.require_nats_url(), f"erp-{definition.name}")
+    js = nc.jetstream()
+    await ensure_streams(js, settings.subject_root)
+    address = f"{settings.grpc_host}:{port if port is not None else settings.grpc_ports[definition.name]}"
+    server = GrpcServer(address, [definition.full_service_name])
+    definition.register(deps, server.server)
+    await server.start()
+    stop = asyncio.Event()
+    relay = OutboxRelay(db, js, to_libpq_url(url))
+    tasks = [asyncio.create_task(relay.run(stop), name=f"{definition.name}-relay")]
+    handlers = definition.handlers(deps)
+    consumer = None
+    if handlers:
+        consumer = EventConsumer(
+            definition.name,
+            db,
+            js,
+            handlers,
+            subject_root=settings.subject_root,
+            max_deliveries=settings.max_deliveries,
+        )
+        tasks.append(asyncio.create_task(consumer.run(stop), name=f"{definition.name}-consumer"))
+    return RunningService(deps, server, nc, js, relay, consumer, tasks, stop)
+
+
+async def serve_forever(definition: ServiceDefinition, settings: Settings) -> None:
+    running = await start_service(definition, settings)
+    done = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, done.set)
+    log.info("%s service ready on %s", definition.name, running.server.address)
+    await done.wait()
+    log.info("%s service stopping", definition.name)
+    await running.shutdown()

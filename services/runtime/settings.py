@@ -1,0 +1,115 @@
+"""Settings from `ERP_*` environment variables, read once at bootstrap (never at import)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+SERVICES: tuple[str, ...] = (
+    "employee",
+    "payroll",
+    "accounting",
+    "billing",
+    "procurement",
+    "inventory",
+    "supply_chain",
+    "finance",
+)
+
+DEFAULT_GRPC_PORTS: dict[str, int] = {name: 50051 + i for i, name in enumerate(SERVICES)}
+
+
+def _int(env: dict[str, str], key: str, default: int) -> int:
+    raw = env.get(key)
+    return int(raw) if raw not in (None, "") else default
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable, with the spec's defaults (pool of 20, 5 s statement timeout)."""
+
+    data_dir: Path = Path(".erp")
+    database_url: str | None = None
+    service_database_urls: dict[str, str] = field(default_factory=dict)
+    database_prefix: str = ""
+    nats_url: str | None = None
+    subject_root: str = "erp"
+    grpc_host: str = "127.0.0.1"
+    grpc_ports: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_GRPC_PORTS))
+    gateway_host: str = "127.0.0.1"
+    gateway_port: int = 8000
+    pool_size: int = 20
+    pool_timeout_s: float = 5.0
+    statement_timeout_ms: int = 5000
+    max_deliveries: int = 5
+    rpc_deadline_s: float = 5.0
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        env = dict(os.environ if environ is None else environ)
+        ports = {name: _int(env, f"ERP_{name.upper()}_GRPC_PORT", port) for name, port in DEFAULT_GRPC_PORTS.items()}
+        service_urls = {
+            name: env[f"ERP_{name.upper()}_DATABASE_URL"]
+            for name in SERVICES
+            if env.get(f"ERP_{name.upper()}_DATABASE_URL")
+        }
+        return cls(
+            data_dir=Path(env.get("ERP_DATA_DIR", ".erp")),
+            database_url=env.get("ERP_DATABASE_URL") or None,
+            service_database_urls=service_urls,
+            database_prefix=env.get("ERP_DATABASE_PREFIX", ""),
+            nats_url=env.get("ERP_NATS_URL") or None,
+            subject_root=env.get("ERP_SUBJECT_ROOT", "erp"),
+            grpc_host=env.get("ERP_GRPC_HOST", "127.0.0.1"),
+            grpc_ports=ports,
+            gateway_host=env.get("ERP_GATEWAY_HOST", "127.0.0.1"),
+            gateway_port=_int(env, "ERP_GATEWAY_PORT", 8000),
+            pool_size=_int(env, "ERP_DB_POOL_SIZE", 20),
+            pool_timeout_s=float(env.get("ERP_DB_POOL_TIMEOUT_S", "5")),
+            statement_timeout_ms=_int(env, "ERP_DB_STATEMENT_TIMEOUT_MS", 5000),
+            max_deliveries=_int(env, "ERP_MAX_DELIVERIES", 5),
+            rpc_deadline_s=float(env.get("ERP_RPC_DEADLINE_S", "5")),
+            log_level=env.get("ERP_LOG_LEVEL", "INFO"),
+        )
+
+    def database_name(self, service: str) -> str:
+        return f"{self.database_prefix}{service}_db"
+
+    def service_database_url(self, service: str) -> str:
+        """The SQLAlchemy URL of one service's own database."""
+        if service in self.service_database_urls:
+            return to_asyncpg_url(self.service_database_urls[service])
+        if not self.database_url:
+            raise RuntimeError(
+                f"no database configured for {service}: set ERP_DATABASE_URL or ERP_{service.upper()}_DATABASE_URL"
+            )
+        return to_asyncpg_url(with_database(self.database_url, self.database_name(service)))
+
+    def grpc_address(self, service: str) -> str:
+        return f"{self.grpc_host}:{self.grpc_ports[service]}"
+
+    def require_nats_url(self) -> str:
+        if not self.nats_url:
+            raise RuntimeError("no NATS server configured: set ERP_NATS_URL")
+        return self.nats_url
+
+
+def with_database(url: str, database: str) -> str:
+    """Return `url` pointing at another database on the same server."""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, "/" + database, parts.query, parts.fragment))
+
+
+def to_asyncpg_url(url: str) -> str:
+    for prefix in ("postgresql+asyncpg://", "postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url[len(prefix) :]
+    raise ValueError("database URLs must start with postgresql://")
+
+
+def to_libpq_url(url: str) -> str:
+    """The plain `postgresql://` form, for asyncpg.connect and the PostgreSQL tools."""
+    return "postgresql://" + url.split("://", 1)[1]
