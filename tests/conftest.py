@@ -11,8 +11,8 @@ from nats.aio.client import Client
 
 from services.runtime.jetstream import connect, ensure_streams
 from services.runtime.migrations import ensure_databases, upgrade_all
-from services.runtime.service import RunningService, start_service
 from services.runtime.serve import load_definition
+from services.runtime.service import RunningService, start_service
 from services.runtime.settings import Settings
 from tests.infra import Infra, infrastructure
 

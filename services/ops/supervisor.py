@@ -1,0 +1,186 @@
+"""`erp up`: the whole system on one machine, as real processes.
+
+Starts embedded PostgreSQL and NATS unless ERP_DATABASE_URL / ERP_NATS_URL name servers,
+creates and migrates the eight databases, starts every implemented service (gRPC server,
+outbox relay, consumers) and the gateway as child processes, waits until each is healthy,
+prints the addresses, and stops everything cleanly on Ctrl-C or SIGTERM.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import grpc
+import httpx
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from services.ops.embedded import EmbeddedNats, EmbeddedPostgres
+from services.runtime.jetstream import connect, ensure_streams
+from services.runtime.migrations import ensure_databases, implemented_services, upgrade_all
+from services.runtime.settings import Settings
+
+EMBEDDED_PG_PORT = 55432
+EMBEDDED_NATS_PORT = 54222
+
+
+@dataclass
+class System:
+    settings: Settings
+    env: dict[str, str]
+    pg: EmbeddedPostgres | None = None
+    nats: EmbeddedNats | None = None
+    children: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    @property
+    def run_file(self) -> Path:
+        return self.settings.data_dir / "run.json"
+
+
+def start_infrastructure(settings: Settings, env: dict[str, str]) -> System:
+    """Embedded servers where no external ones are configured; returns the child environment."""
+    system = System(settings, dict(env))
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if not settings.database_url and not settings.service_database_urls:
+        port = int(env.get("ERP_EMBEDDED_PG_PORT", EMBEDDED_PG_PORT))
+        system.pg = EmbeddedPostgres(settings.data_dir / "postgres", port)
+        system.env["ERP_DATABASE_URL"] = system.pg.start()
+        print(f"  postgres  {system.env['ERP_DATABASE_URL']}  (embedded, data in {system.pg.data_dir})")
+    if not settings.nats_url:
+        port = int(env.get("ERP_EMBEDDED_NATS_PORT", EMBEDDED_NATS_PORT))
+        system.nats = EmbeddedNats(settings.data_dir / "nats", port)
+        system.env["ERP_NATS_URL"] = system.nats.start()
+        print(f"  nats      {system.env['ERP_NATS_URL']}  (embedded, JetStream in {system.nats.data_dir})")
+    system.settings = Settings.from_env(system.env)
+    return system
+
+
+async def prepare(settings: Settings) -> None:
+    await ensure_databases(settings)
+    await asyncio.to_thread(upgrade_all, settings)
+    nc = await connect(settings.require_nats_url(), "erp-up")
+    try:
+        await ensure_streams(nc.jetstream(), settings.subject_root)
+    finally:
+        await nc.close()
+
+
+def spawn(system: System) -> None:
+    for service in implemented_services():
+        system.children[service] = subprocess.Popen(
+            [sys.executable, "-m", "services.runtime.serve", service], env=system.env
+        )
+    system.children["gateway"] = subprocess.Popen([sys.executable, "-m", "gateway"], env=system.env)
+
+
+async def grpc_healthy(address: str) -> bool:
+    async with grpc.aio.insecure_channel(address) as channel:
+        try:
+            reply = await health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=1)
+        except grpc.aio.AioRpcError:
+            return False
+        return bool(reply.status == health_pb2.HealthCheckResponse.SERVING)
+
+
+async def wait_healthy(system: System, timeout_s: float = 60.0) -> None:
+    settings = system.settings
+    deadline = time.monotonic() + timeout_s
+    pending = set(system.children)
+    async with httpx.AsyncClient() as http:
+        while pending:
+            for name in list(pending):
+                child = system.children[name]
+                if child.poll() is not None:
+                    raise RuntimeError(f"{name} exited with code {child.returncode} during start-up")
+                if name == "gateway":
+                    try:
+                        ok = (await http.get(gateway_url(settings) + "/healthz", timeout=1)).status_code == 200
+                    except httpx.HTTPError:
+                        ok = False
+                else:
+                    ok = await grpc_healthy(settings.grpc_address(name))
+                if ok:
+                    pending.discard(name)
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"not healthy after {timeout_s:.0f}s: {', '.join(sorted(pending))}")
+            await asyncio.sleep(0.2)
+
+
+def gateway_url(settings: Settings) -> str:
+    return f"http://{settings.gateway_host}:{settings.gateway_port}"
+
+
+def stop(system: System) -> None:
+    for child in system.children.values():
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+    for name, child in system.children.items():
+        try:
+            child.wait(15)
+        except subprocess.TimeoutExpired:
+            print(f"  {name} did not stop in time; killing it")
+            child.kill()
+            child.wait()
+    if system.nats:
+        system.nats.stop()
+    if system.pg:
+        system.pg.stop()
+    system.run_file.unlink(missing_ok=True)
+
+
+def write_run_file(system: System) -> None:
+    s = system.settings
+    info = {
+        "database_url": system.env.get("ERP_DATABASE_URL"),
+        "nats_url": system.env.get("ERP_NATS_URL"),
+        "gateway": gateway_url(s) + "/graphql",
+        "grpc": {name: s.grpc_address(name) for name in implemented_services()},
+        "pid": os.getpid(),
+    }
+    system.run_file.write_text(json.dumps(info, indent=2))
+
+
+def up(env: dict[str, str] | None = None) -> int:
+    environ = dict(os.environ if env is None else env)
+    settings = Settings.from_env(environ)
+    print("Starting the ERP back office")
+    system = start_infrastructure(settings, environ)
+    stopping = False
+
+    def request_stop(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    try:
+        asyncio.run(prepare(system.settings))
+        spawn(system)
+        asyncio.run(wait_healthy(system))
+        write_run_file(system)
+        s = system.settings
+        print(f"\n  GraphQL   {gateway_url(s)}/graphql   (GraphiQL: open it in a browser)")
+        for name in implemented_services():
+            print(f"  gRPC      {name:<13} {s.grpc_address(name)}")
+        print("\nReady. Press Ctrl-C to stop.", flush=True)
+        while not stopping:
+            for name, child in system.children.items():
+                if child.poll() is not None:
+                    print(f"  {name} exited with code {child.returncode}; stopping everything")
+                    stopping = True
+            time.sleep(0.2)
+        print("Stopping...", flush=True)
+        return 0
+    except Exception as exc:
+        print(f"erp up failed: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        stop(system)
+        print("Stopped.", flush=True)
