@@ -8,7 +8,7 @@ import os
 import secrets
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -81,8 +81,6 @@ async def delete_streams(settings: Settings) -> None:
     nc = await nats.connect(settings.require_nats_url())
     js = nc.jetstream()
     for name in [stream_name(settings.subject_root, s) for s in SERVICES] + [dlq_stream_name(settings.subject_root)]:
-        try:
+        with suppress(Exception):
             await js.delete_stream(name)
-        except Exception:
-            pass
     await nc.close()

@@ -93,7 +93,7 @@ async def effects_for(db: Database, event_id: uuid.UUID) -> int:
 async def test_duplicate_delivery_is_applied_once(
     running_consumer: tuple[EventConsumer, Recorder], consumer_db: Database, nats_client: Client, settings: Settings
 ) -> None:
-    consumer, recorder = running_consumer
+    _consumer, _recorder = running_consumer
     event_id = uuid.uuid4()
     # The same event arrives twice (e.g. re-published after the duplicate window) ...
     await publish(nats_client, settings, "twice", event_id=event_id, msg_id=f"{event_id}-a")
@@ -127,7 +127,7 @@ async def test_redelivery_after_commit_has_no_second_effect(
 async def test_failing_handler_dead_letters_then_replays(
     running_consumer: tuple[EventConsumer, Recorder], consumer_db: Database, nats_client: Client, settings: Settings
 ) -> None:
-    consumer, recorder = running_consumer
+    _consumer, recorder = running_consumer
     js = nats_client.jetstream()
     recorder.failing.add("poison")
     event_id = uuid.uuid4()
