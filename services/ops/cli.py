@@ -181,3 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> None:
     ns = build_parser().parse_args(argv)
     sys.exit(ns.func(ns))
+
+
+if __name__ == "__main__":
+    main()

@@ -24,7 +24,10 @@ class DeadLetter:
 
 async def list_dead_letters(js: JetStreamContext, root: str) -> list[DeadLetter]:
     stream = dlq_stream_name(root)
-    info = await js.stream_info(stream)
+    try:
+        info = await js.stream_info(stream)
+    except NotFoundError:  # nothing has ever been dead-lettered on this server
+        return []
     out: list[DeadLetter] = []
     if info.state.messages == 0:
         return out
