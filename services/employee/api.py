@@ -61,11 +61,11 @@ class EmployeeApi(api_grpc.EmployeeServiceServicer):
                 raise InvalidArgument.field("statuses", "contains an unknown status")
             stmt = stmt.where(Employee.status.in_([mapping.STATUS_FROM_PB[s] for s in request.statuses]))
         if request.query:
-            pattern = f"%{request.query.strip().lower()}%"
+            needle = request.query.strip().lower()
             stmt = stmt.where(
                 or_(
-                    func.lower(Employee.first_name + " " + Employee.last_name).like(pattern),
-                    Employee.email.like(pattern),
+                    func.lower(Employee.first_name + " " + Employee.last_name).contains(needle, autoescape=True),
+                    Employee.email.contains(needle, autoescape=True),
                 )
             )
         filters = (sorted(map(str, departments)), sorted(request.statuses), request.query)
@@ -201,7 +201,7 @@ class EmployeeApi(api_grpc.EmployeeServiceServicer):
             "bank_account_number": lambda: e.bank_account_number or None,
         }
         values = {p: v.collect(parsers[p]) for p in paths}
-        domain.validate_employee_fields(v, values)
+        domain.validate_employee_fields(v, values, prefix="employee.")
         v.raise_if_any()
         try:
             async with self.db.unit_of_work() as uow:
@@ -213,7 +213,9 @@ class EmployeeApi(api_grpc.EmployeeServiceServicer):
                     await self._ensure_email_free(uow, values["email"], row.id)
                 department = None
                 if "department_id" in values:
-                    department = await self._department_or_invalid(uow, values["department_id"])
+                    department = await self._department_or_invalid(
+                        uow, values["department_id"], "employee.department_id"
+                    )
                 before = {name: getattr(row, name) for name in values}
                 changes = domain.audit_diff(before, values)
                 if changes:
@@ -386,7 +388,7 @@ class EmployeeApi(api_grpc.EmployeeServiceServicer):
             async with self.db.unit_of_work() as uow:
                 row = await get_or_404(uow.session, Department, key, "department", lock=True)
                 if "manager_id" in values:
-                    await self._ensure_manager(uow, values["manager_id"])
+                    await self._ensure_manager(uow, values["manager_id"], "department.manager_id")
                 if "code" in values:
                     await self._ensure_code_free(uow, values["code"], row.id)
                 changed = [k for k, val in values.items() if getattr(row, k) != val]
@@ -434,12 +436,14 @@ class EmployeeApi(api_grpc.EmployeeServiceServicer):
             )
         )
 
-    async def _department_or_invalid(self, uow: UnitOfWork, department_id: uuid.UUID | None) -> Department | None:
+    async def _department_or_invalid(
+        self, uow: UnitOfWork, department_id: uuid.UUID | None, field: str = "department_id"
+    ) -> Department | None:
         if department_id is None:
             return None
         row = await uow.session.get(Department, department_id)
         if row is None:
-            raise InvalidArgument.field("department_id", "does not name an existing department")
+            raise InvalidArgument.field(field, "does not name an existing department")
         return row
 
     async def _ensure_email_free(self, uow: UnitOfWork, email: str, own_id: uuid.UUID | None) -> None:
@@ -456,12 +460,12 @@ class EmployeeApi(api_grpc.EmployeeServiceServicer):
         if (await uow.session.execute(stmt)).first() is not None:
             raise AlreadyExists(UNIQUE_MESSAGES["uq_departments_code"])
 
-    async def _ensure_manager(self, uow: UnitOfWork, manager_id: uuid.UUID | None) -> None:
+    async def _ensure_manager(self, uow: UnitOfWork, manager_id: uuid.UUID | None, field: str = "manager_id") -> None:
         if manager_id is None:
             return
         manager = await uow.session.get(Employee, manager_id)
         if manager is None:
-            raise InvalidArgument.field("manager_id", "does not name an existing employee")
+            raise InvalidArgument.field(field, "does not name an existing employee")
         if manager.status == domain.Status.TERMINATED:
             raise FailedPrecondition("a terminated employee cannot manage a department")
 

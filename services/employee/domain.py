@@ -43,28 +43,29 @@ def normalize_email(email: str) -> str:
     return email.strip().lower()
 
 
-def validate_employee_fields(v: Validator, values: dict[str, Any]) -> None:
-    """Checks every field present in `values` (a new employee has them all)."""
+def validate_employee_fields(v: Validator, values: dict[str, Any], prefix: str = "") -> None:
+    """Checks every field present in `values` (a new employee has them all).
+
+    Values that failed to parse are None here and were already reported by their parser.
+    `prefix` makes field paths relative to the request (e.g. "employee." in UpdateEmployee).
+    """
     for name, limit in (("first_name", 100), ("last_name", 100), ("job_title", 100)):
         if name in values:
-            v.require((values[name] or "").strip(), name)
-            v.max_len(values[name], name, limit)
+            v.require((values[name] or "").strip(), prefix + name)
+            v.max_len(values[name], prefix + name, limit)
     if "email" in values:
         email = values["email"] or ""
-        v.check(bool(EMAIL_RE.match(email)), "email", "must be an e-mail address")
-        v.max_len(email, "email", 255)
+        v.check(bool(EMAIL_RE.match(email)), prefix + "email", "must be an e-mail address")
+        v.max_len(email, prefix + "email", 255)
     if "phone_number" in values:
-        v.max_len(values["phone_number"], "phone_number", 20)
-    if "salary" in values:
-        salary = values["salary"]
-        v.check(salary is not None and salary > 0, "salary", "must be greater than zero")
-        v.check(salary is None or salary <= MAX_SALARY, "salary", f"must be at most {MAX_SALARY}")
-    if "hire_date" in values:
-        v.require(values["hire_date"], "hire_date")
-    if "social_security_number" in values:
-        v.max_len(values["social_security_number"], "social_security_number", 20)
-    if "bank_account_number" in values:
-        v.max_len(values["bank_account_number"], "bank_account_number", 50)
+        v.max_len(values["phone_number"], prefix + "phone_number", 20)
+    salary = values.get("salary")
+    if salary is not None:
+        v.check(salary > 0, prefix + "salary", "must be greater than zero")
+        v.check(salary <= MAX_SALARY, prefix + "salary", f"must be at most {MAX_SALARY}")
+    for name, limit in (("social_security_number", 20), ("bank_account_number", 50)):
+        if name in values:
+            v.max_len(values[name], prefix + name, limit)
 
 
 def ensure_mutable(status: str) -> None:

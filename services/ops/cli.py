@@ -17,7 +17,7 @@ from services.ops.embedded import EmbeddedPostgres
 from services.runtime import dlq
 from services.runtime.events import stream_name
 from services.runtime.jetstream import connect
-from services.runtime.migrations import ensure_databases, implemented_services, upgrade_all
+from services.runtime.migrations import ensure_databases, runnable_services, upgrade_all
 from services.runtime.settings import SERVICES, Settings, to_libpq_url
 
 
@@ -72,7 +72,7 @@ async def _status(settings: Settings) -> list[dict[str, Any]]:
             nc = None
     for service in SERVICES:
         row: dict[str, Any] = {"service": service, "grpc": settings.grpc_address(service)}
-        if service in implemented_services():
+        if service in runnable_services():
             row["health"] = "SERVING" if await supervisor.grpc_healthy(settings.grpc_address(service)) else "DOWN"
         else:
             row["health"] = "not implemented"

@@ -24,7 +24,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from services.ops.embedded import EmbeddedNats, EmbeddedPostgres
 from services.runtime.jetstream import connect, ensure_streams
-from services.runtime.migrations import ensure_databases, implemented_services, upgrade_all
+from services.runtime.migrations import ensure_databases, runnable_services, upgrade_all
 from services.runtime.settings import Settings
 
 EMBEDDED_PG_PORT = 55432
@@ -73,7 +73,7 @@ async def prepare(settings: Settings) -> None:
 
 
 def spawn(system: System) -> None:
-    for service in implemented_services():
+    for service in runnable_services():
         system.children[service] = subprocess.Popen(
             [sys.executable, "-m", "services.runtime.serve", service], env=system.env
         )
@@ -141,7 +141,7 @@ def write_run_file(system: System) -> None:
         "database_url": system.env.get("ERP_DATABASE_URL"),
         "nats_url": system.env.get("ERP_NATS_URL"),
         "gateway": gateway_url(s) + "/graphql",
-        "grpc": {name: s.grpc_address(name) for name in implemented_services()},
+        "grpc": {name: s.grpc_address(name) for name in runnable_services()},
         "pid": os.getpid(),
     }
     system.run_file.write_text(json.dumps(info, indent=2))
@@ -167,7 +167,7 @@ def up(env: dict[str, str] | None = None) -> int:
         write_run_file(system)
         s = system.settings
         print(f"\n  GraphQL   {gateway_url(s)}/graphql   (GraphiQL: open it in a browser)")
-        for name in implemented_services():
+        for name in runnable_services():
             print(f"  gRPC      {name:<13} {s.grpc_address(name)}")
         print("\nReady. Press Ctrl-C to stop.", flush=True)
         while not stopping:

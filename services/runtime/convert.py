@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Context, Decimal, InvalidOperation
 
 from google.protobuf.timestamp_pb2 import Timestamp
 from google.type.date_pb2 import Date
@@ -16,6 +16,7 @@ from google.type.decimal_pb2 import Decimal as PbDecimal
 from services.runtime.errors import InvalidArgument
 
 CENT = Decimal("0.01")
+_WIDE = Context(prec=60)  # quantize never overflows for values we accept
 
 
 def decimal_to_pb(value: Decimal | None) -> PbDecimal | None:
@@ -42,9 +43,14 @@ def decimal_from_pb(value: PbDecimal, field: str, *, required: bool = True) -> D
 def money_from_pb(value: PbDecimal, field: str, *, required: bool = True) -> Decimal | None:
     """A decimal with at most two fraction digits."""
     parsed = decimal_from_pb(value, field, required=required)
-    if parsed is not None and parsed != parsed.quantize(CENT):
+    if parsed is None:
+        return None
+    exponent = parsed.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -2 and parsed != parsed.quantize(CENT, context=_WIDE):
         raise InvalidArgument.field(field, "must have at most two decimal places")
-    return parsed
+    if parsed.adjusted() > 15:
+        raise InvalidArgument.field(field, "is too large")
+    return parsed.quantize(CENT, context=_WIDE)
 
 
 def date_to_pb(value: date | None) -> Date | None:

@@ -36,6 +36,7 @@ def create_engine(url: str, settings: Settings, application_name: str) -> AsyncE
         max_overflow=0,
         pool_timeout=settings.pool_timeout_s,
         pool_pre_ping=False,
+        hide_parameters=True,  # bound values (personal data) never reach logs or error text
         connect_args={
             "server_settings": {
                 "statement_timeout": str(settings.statement_timeout_ms),

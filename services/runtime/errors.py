@@ -95,7 +95,9 @@ class Validator:
         self.check(value not in (None, "", []), field, "is required")
 
     def max_len(self, value: str | None, field: str, limit: int) -> None:
+        """Length limit; also refuses NUL characters, which PostgreSQL text cannot store."""
         self.check(value is None or len(value) <= limit, field, f"must be at most {limit} characters")
+        self.check(value is None or "\x00" not in value, field, "must not contain NUL characters")
 
     def collect(self, parse: Callable[[], T]) -> T | None:
         """Run a parser; its InvalidArgument becomes violations here (so all are reported)."""

@@ -15,9 +15,14 @@ RUNTIME_DIR = Path(__file__).resolve().parent
 SERVICES_DIR = RUNTIME_DIR.parent
 
 
-def implemented_services() -> list[str]:
-    """Services whose folder has tables and a migration history (the rest exist as contracts only)."""
+def migrated_services() -> list[str]:
+    """Services whose folder has tables and a migration history."""
     return [s for s in SERVICES if (SERVICES_DIR / s / "migrations").is_dir()]
+
+
+def runnable_services() -> list[str]:
+    """Services with an API to run (a `service.py` declaring their ServiceDefinition)."""
+    return [s for s in migrated_services() if (SERVICES_DIR / s / "service.py").is_file()]
 
 
 def alembic_config(service: str, url: str) -> Config:
@@ -56,7 +61,7 @@ def upgrade(settings: Settings, service: str) -> None:
 
 def upgrade_all(settings: Settings) -> list[str]:
     done = []
-    for service in implemented_services():
+    for service in migrated_services():
         upgrade(settings, service)
         done.append(service)
     return done

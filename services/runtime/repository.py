@@ -110,11 +110,22 @@ def decode_token(token: str, fingerprint: str) -> list[Any]:
         body = json.loads(base64.urlsafe_b64decode(padded.encode()))
         values = [_decode_value(v) for v in body["k"]]
         same_filters = body["f"] == fingerprint
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, AttributeError, ArithmeticError):
         raise InvalidArgument.field("page_token", "is not a token this service issued") from None
     if not same_filters:
         raise InvalidArgument.field("page_token", "was issued for different filters")
     return values
+
+
+def _fits(value: Any, column: ColumnElement[Any]) -> bool:
+    """A decoded cursor value has the Python type of the column it is compared with."""
+    try:
+        expected = column.type.python_type
+    except NotImplementedError:
+        return True
+    if expected is date:
+        return type(value) is date
+    return isinstance(value, expected)
 
 
 async def list_page(
@@ -134,7 +145,7 @@ async def list_page(
     paged = stmt
     if page_token:
         after = decode_token(page_token, fingerprint)
-        if len(after) != len(order_by):
+        if len(after) != len(order_by) or not all(_fits(v, col) for v, col in zip(after, order_by, strict=True)):
             raise InvalidArgument.field("page_token", "is not a token this service issued")
         key, bound = tuple_(*order_by), tuple_(*after)
         paged = paged.where(key < bound if descending else key > bound)

@@ -1,0 +1,1 @@
+"""Root mutation fields: one per command RPC, each returning the changed entity."""

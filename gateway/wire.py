@@ -1,0 +1,52 @@
+"""Protobuf wire values <-> the Python values of GraphQL fields and inputs."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from google.protobuf.message import Message
+from google.type.date_pb2 import Date
+from google.type.decimal_pb2 import Decimal as PbDecimal
+from strawberry.types.unset import UNSET
+
+from services.runtime.convert import date_to_pb, decimal_to_pb
+
+
+def decimal_of(value: PbDecimal) -> Decimal | None:
+    return Decimal(value.value) if value.value else None
+
+
+def date_of(value: Date) -> date | None:
+    return date(value.year, value.month, value.day) if value.year else None
+
+
+def datetime_of(message: Message, field: str) -> datetime | None:
+    if not message.HasField(field):
+        return None
+    return getattr(message, field).ToDatetime(tzinfo=UTC)  # type: ignore[no-any-return]
+
+
+def provided(obj: object, *, exclude: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """The fields of a GraphQL input the caller actually sent (null included), by Python name."""
+    return {
+        f.name: getattr(obj, f.name)
+        for f in dataclasses.fields(obj)  # type: ignore[arg-type]
+        if f.name not in exclude and getattr(obj, f.name) is not UNSET
+    }
+
+
+def fill(message: Message, values: Mapping[str, Any]) -> None:
+    """Set proto fields from Python values; None clears (empty string, unset date or decimal)."""
+    for name, value in values.items():
+        if value is None:
+            message.ClearField(name)
+        elif isinstance(value, Decimal):
+            getattr(message, name).CopyFrom(decimal_to_pb(value))
+        elif isinstance(value, date):
+            getattr(message, name).CopyFrom(date_to_pb(value))
+        else:
+            setattr(message, name, value)
