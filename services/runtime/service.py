@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,12 +47,31 @@ class ServiceDeps:
         return self.channels[service]
 
 
+BackgroundJob = Callable[[asyncio.Event], Awaitable[None]]
+
+
+def _no_handlers(deps: ServiceDeps) -> dict[str, Handler]:
+    return {}
+
+
+def _no_jobs(deps: ServiceDeps) -> list[BackgroundJob]:
+    return []
+
+
 @dataclass(frozen=True)
 class ServiceDefinition:
+    """What a service declares; the runtime runs it.
+
+    `handlers` maps event types (full protobuf names) to idempotent handlers. `background` returns
+    long-running jobs (periodic sweeps, read-model refreshers) that run until the stop event is set;
+    with several replicas, a job that must run once takes its own advisory lock (see `leader_lock`).
+    """
+
     name: str
     full_service_name: str
     register: Callable[[ServiceDeps, grpc.aio.Server], None]
-    handlers: Callable[[ServiceDeps], dict[str, Handler]] = lambda deps: {}
+    handlers: Callable[[ServiceDeps], dict[str, Handler]] = _no_handlers
+    background: Callable[[ServiceDeps], list[BackgroundJob]] = _no_jobs
 
 
 @dataclass
@@ -109,6 +128,8 @@ async def start_service(
             max_deliveries=settings.max_deliveries,
         )
         tasks.append(asyncio.create_task(consumer.run(stop), name=f"{definition.name}-consumer"))
+    for i, job in enumerate(definition.background(deps)):
+        tasks.append(asyncio.create_task(job(stop), name=f"{definition.name}-job-{i}"))
     return RunningService(deps, server, nc, js, relay, consumer, tasks, stop)
 
 
