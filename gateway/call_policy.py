@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import contextlib
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Container, Iterator
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, cast
 
 import grpc
 
@@ -68,13 +68,15 @@ def outgoing_metadata(existing: grpc.aio.Metadata | None) -> grpc.aio.Metadata:
     metadata = grpc.aio.Metadata(*(existing or ()))
     ctx = context.current()
     extra = {MD_CORRELATION: str(ctx.correlation_id) if ctx.correlation_id else None, MD_TRACEPARENT: ctx.traceparent}
+    # `in` on grpc.aio.Metadata tests keys; its stub types it as a collection of (key, value) pairs.
+    keys = cast("Container[str]", metadata)
     for key, value in extra.items():
-        if value and key not in metadata:
+        if value and key not in keys:
             metadata.add(key, value)
     return metadata
 
 
-class CallPolicyInterceptor(grpc.aio.UnaryUnaryClientInterceptor):  # type: ignore[misc]
+class CallPolicyInterceptor(grpc.aio.UnaryUnaryClientInterceptor):
     def __init__(self, deadline_s: float, counter: RpcCounter = RPC_COUNTER) -> None:
         self.deadline_s = deadline_s
         self.counter = counter

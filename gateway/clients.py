@@ -8,7 +8,7 @@ the service.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Generic, TypeVar, cast
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 import grpc
 from erp.employee.v1 import employee_service_pb2_grpc as employee_grpc
@@ -60,7 +60,7 @@ class Clients:
     @property
     def employee(self) -> ServiceClient[EmployeeServiceAsyncStub]:
         if self._employee is None:
-            stub = cast("EmployeeServiceAsyncStub", employee_grpc.EmployeeServiceStub(self.channel("employee")))
+            stub = employee_grpc.EmployeeServiceStub(self.channel("employee"))
             self._employee = ServiceClient("employee", stub)
         return self._employee
 

@@ -8,13 +8,22 @@ from typing import Any
 import grpc
 from erp.employee.v1 import employee_service_pb2 as api
 from erp.employee.v1 import employee_service_pb2_grpc as api_grpc
+from erp.employee.v1 import events_pb2 as ev
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from services.employee import domain, mapping
 from services.employee.tables import Department, Employee, EmployeeHistory
 from services.runtime import context
-from services.runtime.convert import date_from_pb, money_from_pb, uuid_from_str, uuids_from_strs
+from services.runtime.convert import (
+    date_from_pb,
+    date_to_pb,
+    decimal_to_pb,
+    money_from_pb,
+    str_or_empty,
+    uuid_from_str,
+    uuids_from_strs,
+)
 from services.runtime.db import UnitOfWork, translate_integrity_error
 from services.runtime.errors import AlreadyExists, FailedPrecondition, InvalidArgument, Validator
 from services.runtime.repository import batch_get, get_or_404, get_versioned_for_update, list_page
@@ -88,8 +97,9 @@ class EmployeeApi(api_grpc.EmployeeServiceServicer):
         self, request: api.ListEmployeeHistoryRequest, context_: Any
     ) -> api.ListEmployeeHistoryResponse:
         key = uuid_from_str(request.employee_id, "employee_id")
+        assert key is not None
         async with self.db.read() as s:
-            await get_or_404(s, Employee, key, "employee")  # type: ignore[arg-type]
+            await get_or_404(s, Employee, key, "employee")
             page = await list_page(
                 s,
                 select(EmployeeHistory).where(EmployeeHistory.employee_id == key),
@@ -105,8 +115,9 @@ class EmployeeApi(api_grpc.EmployeeServiceServicer):
 
     async def GetDepartment(self, request: api.GetDepartmentRequest, context_: Any) -> api.GetDepartmentResponse:
         key = uuid_from_str(request.id, "id")
+        assert key is not None
         async with self.db.read() as s:
-            row = await get_or_404(s, Department, key, "department")  # type: ignore[arg-type]
+            row = await get_or_404(s, Department, key, "department")
         return api.GetDepartmentResponse(department=mapping.department_to_pb(row))
 
     async def BatchGetDepartments(
@@ -200,7 +211,7 @@ class EmployeeApi(api_grpc.EmployeeServiceServicer):
             "social_security_number": lambda: e.social_security_number or None,
             "bank_account_number": lambda: e.bank_account_number or None,
         }
-        values = {p: v.collect(parsers[p]) for p in paths}
+        values: dict[str, Any] = {p: v.collect(parsers[p]) for p in paths}
         domain.validate_employee_fields(v, values, prefix="employee.")
         v.raise_if_any()
         try:
@@ -256,9 +267,9 @@ class EmployeeApi(api_grpc.EmployeeServiceServicer):
                 changes["reason"] = {"old": None, "new": request.reason[:500]}
             self._audit(uow, row.id, "terminated", changes)
             uow.record(
-                mapping.ev.EmployeeTerminated(
+                ev.EmployeeTerminated(
                     employee_id=str(row.id),
-                    termination_date=mapping.date_to_pb(termination_date),
+                    termination_date=date_to_pb(termination_date),
                     version=row.version,
                 ),
                 aggregate_type="Employee",
@@ -276,7 +287,7 @@ class EmployeeApi(api_grpc.EmployeeServiceServicer):
         if salary is not None:
             domain.validate_employee_fields(v, {"salary": salary})
         v.raise_if_any()
-        assert key is not None
+        assert key is not None and hire_date is not None
         async with self.db.unit_of_work() as uow:
             row = await get_versioned_for_update(uow.session, Employee, key, request.version, "employee")
             domain.ensure_can_rehire(row.status, row.termination_date, hire_date)
@@ -297,11 +308,11 @@ class EmployeeApi(api_grpc.EmployeeServiceServicer):
             row.updated_at = self.clock.now()
             self._audit(uow, row.id, "rehired", changes)
             uow.record(
-                mapping.ev.EmployeeRehired(
+                ev.EmployeeRehired(
                     employee_id=str(row.id),
-                    hire_date=mapping.date_to_pb(row.hire_date),
-                    salary=mapping.decimal_to_pb(row.salary),
-                    department_id=mapping.str_or_empty(row.department_id),
+                    hire_date=date_to_pb(row.hire_date),
+                    salary=decimal_to_pb(row.salary),
+                    department_id=str_or_empty(row.department_id),
                     department_name=department.name if department else "",
                     version=row.version,
                 ),

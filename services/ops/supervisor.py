@@ -17,6 +17,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol, cast
 
 import grpc
 import httpx
@@ -26,6 +27,14 @@ from services.ops.embedded import EmbeddedNats, EmbeddedPostgres
 from services.runtime.jetstream import connect, ensure_streams
 from services.runtime.migrations import ensure_databases, runnable_services, upgrade_all
 from services.runtime.settings import Settings
+
+if TYPE_CHECKING:
+
+    class _HealthAsyncStub(Protocol):
+        """The method types-grpcio-health-checking leaves off HealthStub, for an aio channel."""
+
+        Check: grpc.aio.UnaryUnaryMultiCallable[health_pb2.HealthCheckRequest, health_pb2.HealthCheckResponse]
+
 
 EMBEDDED_PG_PORT = 55432
 EMBEDDED_NATS_PORT = 54222
@@ -83,7 +92,8 @@ def spawn(system: System) -> None:
 async def grpc_healthy(address: str) -> bool:
     async with grpc.aio.insecure_channel(address) as channel:
         try:
-            reply = await health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=1)
+            stub = cast("_HealthAsyncStub", health_pb2_grpc.HealthStub(channel))
+            reply = await stub.Check(health_pb2.HealthCheckRequest(), timeout=1)
         except grpc.aio.AioRpcError:
             return False
         return bool(reply.status == health_pb2.HealthCheckResponse.SERVING)

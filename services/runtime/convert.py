@@ -8,6 +8,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, date, datetime
 from decimal import Context, Decimal, InvalidOperation
+from typing import overload
 
 from google.protobuf.timestamp_pb2 import Timestamp
 from google.type.date_pb2 import Date
@@ -19,6 +20,10 @@ CENT = Decimal("0.01")
 _WIDE = Context(prec=60)  # quantize never overflows for values we accept
 
 
+@overload
+def decimal_to_pb(value: Decimal) -> PbDecimal: ...
+@overload
+def decimal_to_pb(value: Decimal | None) -> PbDecimal | None: ...
 def decimal_to_pb(value: Decimal | None) -> PbDecimal | None:
     if value is None:
         return None
@@ -53,6 +58,10 @@ def money_from_pb(value: PbDecimal, field: str, *, required: bool = True) -> Dec
     return parsed.quantize(CENT, context=_WIDE)
 
 
+@overload
+def date_to_pb(value: date) -> Date: ...
+@overload
+def date_to_pb(value: date | None) -> Date | None: ...
 def date_to_pb(value: date | None) -> Date | None:
     if value is None:
         return None

@@ -118,11 +118,11 @@ def load_event_modules() -> None:
 
 def message_class(event_type: str) -> type[Message]:
     try:
-        return symbol_database.Default().GetSymbol(event_type)  # type: ignore[no-any-return]
+        return symbol_database.Default().GetSymbol(event_type)
     except KeyError:
         load_event_modules()
         try:
-            return symbol_database.Default().GetSymbol(event_type)  # type: ignore[no-any-return]
+            return symbol_database.Default().GetSymbol(event_type)
         except KeyError:
             raise UnknownEvent(event_type) from None
 

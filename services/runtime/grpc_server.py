@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -34,16 +34,21 @@ class DomainErrorInterceptor(grpc.aio.ServerInterceptor):
 
     async def intercept_service(
         self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler[Any, Any] | None]],
         handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
+    ) -> grpc.RpcMethodHandler[Any, Any] | None:
         handler = await continuation(handler_call_details)
         if handler is None or handler.unary_unary is None:
             return handler
-        inner = handler.unary_unary
+        # The stub types handlers for the synchronous server; under grpc.aio they are coroutines
+        # that receive an aio ServicerContext.
+        inner = cast(
+            "Callable[[Any, grpc.aio.ServicerContext[Any, Any]], Awaitable[Any]]",
+            handler.unary_unary,
+        )
         metadata = handler_call_details.invocation_metadata
 
-        async def wrapped(request: Any, ctx: grpc.aio.ServicerContext) -> Any:
+        async def wrapped(request: Any, ctx: grpc.aio.ServicerContext[Any, Any]) -> Any:
             with context.bound(call_context_from_metadata(metadata)):
                 try:
                     return await inner(request, ctx)

@@ -10,7 +10,8 @@ import asyncio
 import contextlib
 import logging
 import zlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from typing import Any
 
 from sqlalchemy import text
 
@@ -21,7 +22,7 @@ log = logging.getLogger(__name__)
 
 def periodic(
     every_s: float, work: Callable[[], Awaitable[object]], name: str
-) -> Callable[[asyncio.Event], Awaitable[None]]:
+) -> Callable[[asyncio.Event], Coroutine[Any, Any, None]]:
     async def run(stop: asyncio.Event) -> None:
         while not stop.is_set():
             try:

@@ -7,6 +7,7 @@ guarantees that no event carries a sensitive field and masks values for logs and
 from __future__ import annotations
 
 import functools
+from typing import cast
 
 from erp.common.v1 import options_pb2
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
@@ -27,7 +28,8 @@ def sensitive_field_names(descriptor: Descriptor) -> frozenset[str]:
 
 def assert_no_sensitive_fields(message: Message) -> None:
     """An event type must not declare sensitive fields at any depth."""
-    _check(message.DESCRIPTOR, set())
+    # The stub also allows upb's Descriptor, which is what google.protobuf.descriptor.Descriptor is at runtime.
+    _check(cast(Descriptor, message.DESCRIPTOR), set())
 
 
 def _check(descriptor: Descriptor, seen: set[str]) -> None:

@@ -15,8 +15,9 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Select, func, select, tuple_
+from sqlalchemy import Select, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import QueryableAttribute
 
 from services.runtime.errors import InvalidArgument, NotFound, StaleVersion
 
@@ -117,7 +118,7 @@ def decode_token(token: str, fingerprint: str) -> list[Any]:
     return values
 
 
-def _fits(value: Any, column: ColumnElement[Any]) -> bool:
+def _fits(value: Any, column: QueryableAttribute[Any]) -> bool:
     """A decoded cursor value has the Python type of the column it is compared with."""
     try:
         expected = column.type.python_type
@@ -131,7 +132,7 @@ def _fits(value: Any, column: ColumnElement[Any]) -> bool:
 async def list_page(
     session: AsyncSession,
     stmt: Select[Any],
-    order_by: Sequence[ColumnElement[Any]],
+    order_by: Sequence[QueryableAttribute[Any]],
     *,
     page_size: int,
     page_token: str,
@@ -155,5 +156,5 @@ async def list_page(
     if len(rows) > size:
         rows = rows[:size]
         last = rows[-1]
-        next_token = encode_token([getattr(last, col.key) for col in order_by], fingerprint)  # type: ignore[attr-defined]
+        next_token = encode_token([getattr(last, col.key) for col in order_by], fingerprint)
     return Page(items=rows, next_page_token=next_token, total_size=int(total))

@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,7 +47,8 @@ class ServiceDeps:
         return self.channels[service]
 
 
-BackgroundJob = Callable[[asyncio.Event], Awaitable[None]]
+# A coroutine function (asyncio.create_task takes a coroutine, not any awaitable).
+BackgroundJob = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
 
 
 def _no_handlers(deps: ServiceDeps) -> dict[str, Handler]:
