@@ -7,6 +7,7 @@ import asyncio
 import json
 import os
 import sys
+from decimal import Decimal
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -84,7 +85,7 @@ async def _status(settings: Settings) -> list[dict[str, Any]]:
                     "FROM outbox WHERE published_at IS NULL"
                 )
                 row["outbox_backlog"] = backlog["n"]
-                row["oldest_unsent_s"] = round(float(backlog["age"] or 0), 1)
+                row["oldest_unsent_s"] = str(round(Decimal(backlog["age"] or 0), 1))
             finally:
                 await conn.close()
         except Exception:

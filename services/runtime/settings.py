@@ -68,10 +68,10 @@ class Settings:
             gateway_host=env.get("ERP_GATEWAY_HOST", "127.0.0.1"),
             gateway_port=_int(env, "ERP_GATEWAY_PORT", 8000),
             pool_size=_int(env, "ERP_DB_POOL_SIZE", 20),
-            pool_timeout_s=float(env.get("ERP_DB_POOL_TIMEOUT_S", "5")),
+            pool_timeout_s=_int(env, "ERP_DB_POOL_TIMEOUT_MS", 5000) / 1000,
             statement_timeout_ms=_int(env, "ERP_DB_STATEMENT_TIMEOUT_MS", 5000),
             max_deliveries=_int(env, "ERP_MAX_DELIVERIES", 5),
-            rpc_deadline_s=float(env.get("ERP_RPC_DEADLINE_S", "5")),
+            rpc_deadline_s=_int(env, "ERP_RPC_DEADLINE_MS", 5000) / 1000,
             log_level=env.get("ERP_LOG_LEVEL", "INFO"),
         )
 
