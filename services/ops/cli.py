@@ -7,8 +7,8 @@ import asyncio
 import json
 import os
 import sys
-from decimal import Decimal
 from collections.abc import Awaitable, Callable
+from decimal import Decimal
 from typing import Any
 
 import asyncpg
