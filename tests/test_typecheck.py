@@ -11,7 +11,15 @@ import pytest
 from mypy import api
 
 ROOT = Path(__file__).resolve().parent.parent
-CHECKED = ["services/runtime", "services/employee", "services/ops", "gateway", "tools"]
+CHECKED = [
+    "services/runtime",
+    "services/employee",
+    "services/payroll",
+    "services/accounting",
+    "services/ops",
+    "gateway",
+    "tools",
+]
 
 
 def test_mypy_strict_reports_no_errors(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -45,7 +45,7 @@ H_DLQ_DELIVERIES = "erp-dlq-deliveries"
 
 
 def backoff_s(deliveries: int) -> float:
-    return min(0.25 * 2 ** max(deliveries - 1, 0), 10.0)
+    return min(0.25 * 2.0 ** max(deliveries - 1, 0), 10.0)
 
 
 class EventConsumer:
