@@ -1,0 +1,15 @@
+"""The inventory service's wiring: its gRPC API, the procurement events it follows (quantity on
+order, receipts) and its background jobs (reservation expiry, valuation snapshots)."""
+
+from services.inventory.api import register
+from services.inventory.handlers import handlers
+from services.inventory.jobs import background
+from services.runtime.service import ServiceDefinition
+
+DEFINITION = ServiceDefinition(
+    name="inventory",
+    full_service_name="erp.inventory.v1.InventoryService",
+    register=register,
+    handlers=handlers,
+    background=background,
+)
