@@ -27,9 +27,14 @@ def sensitive_field_names(descriptor: Descriptor) -> frozenset[str]:
 
 
 def assert_no_sensitive_fields(message: Message) -> None:
-    """An event type must not declare sensitive fields at any depth."""
+    """An event type must not declare sensitive fields at any depth (checked once per type)."""
     # The stub also allows upb's Descriptor, which is what google.protobuf.descriptor.Descriptor is at runtime.
-    _check(cast(Descriptor, message.DESCRIPTOR), set())
+    _check_type(cast(Descriptor, message.DESCRIPTOR))
+
+
+@functools.cache
+def _check_type(descriptor: Descriptor) -> None:
+    _check(descriptor, set())
 
 
 def _check(descriptor: Descriptor, seen: set[str]) -> None:
