@@ -25,7 +25,7 @@ codegen: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/buf lint
-	$(BIN)/ruff check services gateway tests tools bench
+	$(BIN)/ruff check services gateway tests tools $(wildcard bench)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy services gateway

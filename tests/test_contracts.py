@@ -11,9 +11,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from erp.common.v1 import options_pb2
 from google.protobuf.descriptor import Descriptor
 
-from erp.common.v1 import options_pb2
 from services.runtime.events import load_event_modules
 from services.runtime.redaction import assert_no_sensitive_fields, sensitive_field_names
 from services.runtime.settings import SERVICES
