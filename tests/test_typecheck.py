@@ -16,6 +16,8 @@ CHECKED = [
     "services/employee",
     "services/payroll",
     "services/accounting",
+    "services/inventory",
+    "services/procurement",
     "services/ops",
     "gateway",
     "tools",

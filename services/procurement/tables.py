@@ -1,8 +1,13 @@
-"""procurement_db: vendors, purchase orders with their items, vendor performance (spec section 5).
+"""procurement_db: vendors, purchase orders with their items and receipts, vendor performance
+(spec section 5).
 
 References inside procurement_db are real foreign keys. Items name inventory's SKUs, orders
 name accounting's journal entries and the employee service's departments: those columns are
 logical references, documented by a column comment (spec migration phase 1).
+
+Added by procurement_0002: `purchase_order_receipts` (one row per ReceivePurchaseOrder: its date,
+who, notes, totals) and `purchase_orders.auto_reorder_sku`, with a partial unique index that
+allows at most one open auto-reorder order per SKU.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from services.runtime.tables import created_at_column, new_metadata, updated_at_
 
 VENDOR_STATUSES = ("active", "inactive", "suspended")
 PURCHASE_ORDER_STATUSES = ("pending", "approved", "ordered", "partially_received", "received", "cancelled")
+OPEN_PURCHASE_ORDER_STATUSES = ("pending", "approved", "ordered", "partially_received")
 
 
 class Base(DeclarativeBase):
@@ -80,6 +86,12 @@ class PurchaseOrder(Base):
             "expected_delivery_date IS NULL OR expected_delivery_date >= order_date",
             name="expected_delivery_after_order",
         ),
+        Index(
+            "uq_po_open_auto_reorder_sku",
+            "auto_reorder_sku",
+            unique=True,
+            postgresql_where=text(f"auto_reorder_sku IS NOT NULL AND status IN {OPEN_PURCHASE_ORDER_STATUSES}"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -111,6 +123,11 @@ class PurchaseOrder(Base):
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()
     version: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("1"))
+    auto_reorder_sku: Mapped[str | None] = mapped_column(
+        String(50),
+        comment="Logical reference to Inventory Service - inventory_items.sku; "
+        "set on orders created by the reorder consumer (one open order per SKU)",
+    )
 
 
 class PurchaseOrderItem(Base):
@@ -147,6 +164,44 @@ class PurchaseOrderItem(Base):
     amount: Mapped[Decimal] = mapped_column(Numeric(12, 2), nullable=False)
     quantity_received: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
     quantity_rejected: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
+    created_at: Mapped[datetime] = created_at_column()
+
+
+class PurchaseOrderReceipt(Base):
+    """One ReceivePurchaseOrder call: when the goods arrived, who recorded them, what they were worth."""
+
+    __tablename__ = "purchase_order_receipts"
+    __table_args__ = (
+        Index("idx_po_receipts_po", "purchase_order_id", "receipt_date"),
+        UniqueConstraint("purchase_order_id", "receipt_number"),
+        CheckConstraint("receipt_number >= 1", name="receipt_number_positive"),
+        CheckConstraint("quantity_received >= 0", name="quantity_received_non_negative"),
+        CheckConstraint("quantity_rejected >= 0", name="quantity_rejected_non_negative"),
+        CheckConstraint("quantity_received + quantity_rejected > 0", name="receives_something"),
+        CheckConstraint("amount >= 0", name="amount_non_negative"),
+        CheckConstraint("tax_amount >= 0", name="tax_amount_non_negative"),
+        CheckConstraint("shipping_cost >= 0", name="shipping_cost_non_negative"),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    purchase_order_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True),
+        ForeignKey(
+            "purchase_orders.id",
+            ondelete="CASCADE",
+            name="fk_purchase_order_receipts_purchase_order_id_purchase_orders",
+        ),
+        nullable=False,
+    )
+    receipt_number: Mapped[int] = mapped_column(Integer, nullable=False)
+    receipt_date: Mapped[date] = mapped_column(Date, nullable=False)
+    quantity_received: Mapped[int] = mapped_column(Integer, nullable=False)
+    quantity_rejected: Mapped[int] = mapped_column(Integer, nullable=False)
+    amount: Mapped[Decimal] = mapped_column(Numeric(12, 2), nullable=False)
+    tax_amount: Mapped[Decimal] = mapped_column(Numeric(12, 2), nullable=False)
+    shipping_cost: Mapped[Decimal] = mapped_column(Numeric(10, 2), nullable=False)
+    received_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    notes: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = created_at_column()
 
 
