@@ -17,6 +17,7 @@ CHECKED = [
     "services/payroll",
     "services/accounting",
     "services/inventory",
+    "services/billing",
     "services/procurement",
     "services/ops",
     "gateway",

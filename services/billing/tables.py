@@ -94,6 +94,9 @@ class Invoice(Base):
         CheckConstraint("status <> 'pending' OR issued_at IS NULL", name="pending_not_issued"),
         CheckConstraint("status IN ('pending', 'cancelled') OR issued_at IS NOT NULL", name="issued_has_issued_at"),
     )
+    # amount_due is computed by PostgreSQL: read it back (RETURNING) on every INSERT and UPDATE,
+    # so an async session never has to lazy-load it.
+    __mapper_args__ = {"eager_defaults": True}
 
     id: Mapped[uuid.UUID] = uuid_pk()
     invoice_number: Mapped[str] = mapped_column(String(50), nullable=False, unique=True)
@@ -217,7 +220,7 @@ class CreditNoteNumberSequence(Base):
 
 # The CQRS read model (spec "CQRS"): a materialized view, created and refreshed with SQL, never
 # by autogenerate. Refresh with `REFRESH MATERIALIZED VIEW CONCURRENTLY invoice_summary` (its
-# unique index on id allows it).
+# unique index on id allows it); services/billing/read_model.py does so after billing writes.
 views_metadata = MetaData()
 
 INVOICE_SUMMARY = Table(
@@ -230,6 +233,27 @@ INVOICE_SUMMARY = Table(
     Column("total_amount", Numeric(12, 2), nullable=False),
     Column("paid_amount", Numeric(12, 2), nullable=False),
     Column("status", String(20), nullable=False),
+    Column("due_date", Date, nullable=False),  # since billing_0002: overdue is derived at read time
     Column("line_item_count", BigInteger, nullable=False),
     info={"is_view": True},
 )
+
+
+class _ViewBase(DeclarativeBase):
+    metadata = views_metadata
+
+
+class InvoiceSummaryRow(_ViewBase):
+    """Read-only mapping of the invoice_summary view (queries only; never added to a session)."""
+
+    __table__ = INVOICE_SUMMARY
+
+    id: Mapped[uuid.UUID]
+    invoice_number: Mapped[str]
+    customer_id: Mapped[uuid.UUID]
+    customer_name: Mapped[str]
+    total_amount: Mapped[Decimal]
+    paid_amount: Mapped[Decimal]
+    status: Mapped[str]
+    due_date: Mapped[date]
+    line_item_count: Mapped[int]
