@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -65,6 +66,7 @@ def infrastructure() -> Iterator[Infra]:
             pg.stop()
         else:
             asyncio.run(drop_test_databases(db_url))
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 async def drop_test_databases(server_url: str) -> None:

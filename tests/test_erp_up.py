@@ -6,9 +6,11 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -93,11 +95,14 @@ def _healthy(address: str) -> bool:
     return bool(reply.status == health_pb2.HealthCheckResponse.SERVING)
 
 
-def test_erp_up_serves_restarts_and_stops(tmp_path: Path) -> None:
-    env = _env(tmp_path / "erp-data")
+def test_erp_up_serves_restarts_and_stops() -> None:
+    # Not pytest's tmp_path: concurrent pytest runs prune each other's numbered temp dirs.
+    data_dir = Path(tempfile.mkdtemp(prefix="erp-up-test-"))
+    env = _env(data_dir / "erp-data")
     try:
         _serve_restart_and_stop(env)
     finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
         if os.environ.get("ERP_NATS_URL"):  # leave nothing behind on a shared server
             settings = replace(Settings.from_env(env), nats_url=os.environ["ERP_NATS_URL"])
             asyncio.run(delete_streams(settings))
