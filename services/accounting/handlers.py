@@ -7,13 +7,17 @@ when the posting is impossible for a business reason (closed period, inactive or
 account, amounts that do not balance), roll the savepoint back and answer with
 JournalEntryRejected instead of raising, so the requesting saga sees an explicit failure.
 A repeated business request (same posting key, new event id) posts nothing new and answers
-JournalEntryPosted again for the existing entry.
+JournalEntryPosted again for the existing entry. An event with no ledger effect (a zero value)
+raises `NothingToPost` from its draft: nothing is recorded and the result says why.
+
+The payroll postings are here; billing, procurement and inventory have modules of their own
+(handlers_billing.py, handlers_procurement.py, handlers_inventory.py) built on the same pieces.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -23,7 +27,7 @@ from erp.payroll.v1 import events_pb2 as payroll_ev
 from google.type.decimal_pb2 import Decimal as PbDecimal
 
 from services.accounting import chart, domain
-from services.accounting.posting import post_entry
+from services.accounting.posting import Posting, post_entry
 from services.runtime.clock import Clock
 from services.runtime.consumer import Handler
 from services.runtime.convert import date_from_pb, money_from_pb, uuid_from_str
@@ -46,26 +50,52 @@ class PostingRequest:
     draft: Callable[[], domain.Draft]
 
 
+class NothingToPost(Exception):
+    """Raised while building a draft when the event has no ledger effect (e.g. a zero value)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 async def request_posting(
     uow: UnitOfWork, event: ReceivedEvent, request: PostingRequest, clock: Clock
 ) -> dict[str, Any]:
+    async def post() -> Posting:
+        return await post_entry(uow, request.draft(), now=clock.now())
+
+    return await answer_request(uow, event, request.source_id, request.reference, post)
+
+
+async def answer_request(
+    uow: UnitOfWork,
+    event: ReceivedEvent,
+    source_id: str,
+    reference: str,
+    post: Callable[[], Awaitable[Posting]],
+) -> dict[str, Any]:
+    """Run `post` in a savepoint: its posting, or JournalEntryRejected for a DomainError (the
+    savepoint undone), or nothing for NothingToPost. `post` records its events last, after
+    every check, so a rolled-back savepoint never leaves an event behind."""
     try:
         async with uow.session.begin_nested():
-            posting = await post_entry(uow, request.draft(), now=clock.now())
+            posting = await post()
+    except NothingToPost as exc:
+        return {"skipped": exc.reason, "reference": reference}
     except DomainError as exc:
         uow.record(
             ev.JournalEntryRejected(
                 source_service=event.source_service,
-                source_id=request.source_id,
+                source_id=source_id,
                 reason=exc.message,
                 request_event_type=event.event_type,
                 request_event_id=str(event.event_id),
-                reference=request.reference,
+                reference=reference,
             ),
             aggregate_type="PostingRequest",
-            aggregate_id=_request_aggregate(request, event),
+            aggregate_id=_request_aggregate(source_id, event),
         )
-        return {"rejected": exc.message, "reference": request.reference}
+        return {"rejected": exc.message, "reference": reference}
     return {
         "journal_entry_id": str(posting.entry.id),
         "journal_number": posting.entry.journal_number,
@@ -73,9 +103,9 @@ async def request_posting(
     }
 
 
-def _request_aggregate(request: PostingRequest, event: ReceivedEvent) -> uuid.UUID:
+def _request_aggregate(source_id: str, event: ReceivedEvent) -> uuid.UUID:
     try:
-        return uuid.UUID(request.source_id)
+        return uuid.UUID(source_id)
     except ValueError:
         return uuid.uuid5(uuid.NAMESPACE_URL, f"{event.event_type}:{event.event_id}")
 
@@ -87,12 +117,12 @@ def posting_handler(build: Callable[[Any], PostingRequest], clock: Clock) -> Han
     return handle
 
 
-def _money(value: PbDecimal, field: str, *, required: bool = True) -> Decimal:
+def money(value: PbDecimal, field: str, *, required: bool = True) -> Decimal:
     parsed = money_from_pb(value, field, required=required)
     return parsed if parsed is not None else domain.ZERO
 
 
-def _lines(*lines: domain.DraftLine) -> tuple[domain.DraftLine, ...]:
+def nonzero_lines(*lines: domain.DraftLine) -> tuple[domain.DraftLine, ...]:
     """Zero amounts are left out (no withholding, say); what is left must still balance."""
     return tuple(line for line in lines if line.debit != 0 or line.credit != 0)
 
@@ -109,23 +139,23 @@ def payroll_expense(msg: payroll_ev.PayrollProcessed) -> PostingRequest:
         end = date_from_pb(msg.pay_period_end, "pay_period_end")
         start = date_from_pb(msg.pay_period_start, "pay_period_start", required=False)
         assert end is not None
-        gross = _money(msg.gross_pay, "gross_pay")
+        gross = money(msg.gross_pay, "gross_pay")
         withheld = sum(
             (
-                _money(msg.federal_tax, "federal_tax", required=False),
-                _money(msg.state_tax, "state_tax", required=False),
-                _money(msg.social_security_tax, "social_security_tax", required=False),
-                _money(msg.medicare_tax, "medicare_tax", required=False),
-                _money(msg.deductions, "deductions", required=False),
+                money(msg.federal_tax, "federal_tax", required=False),
+                money(msg.state_tax, "state_tax", required=False),
+                money(msg.social_security_tax, "social_security_tax", required=False),
+                money(msg.medicare_tax, "medicare_tax", required=False),
+                money(msg.deductions, "deductions", required=False),
             ),
             domain.ZERO,
         )
-        net = _money(msg.net_pay, "net_pay")
+        net = money(msg.net_pay, "net_pay")
         period = f"{start.isoformat() if start else '?'} to {end.isoformat()}"
         name = msg.employee_name or msg.employee_id
         return domain.Draft(
             entry_date=end,
-            lines=_lines(
+            lines=nonzero_lines(
                 domain.DraftLine(chart.SALARY_EXPENSE, debit=gross, description=f"Gross pay, {name}"),
                 domain.DraftLine(chart.PAYROLL_TAX_WITHHOLDINGS, credit=withheld, description="Taxes and deductions"),
                 domain.DraftLine(chart.SALARY_PAYABLE, credit=net, description=f"Net pay owed, {name}"),
@@ -149,10 +179,10 @@ def payroll_payment(msg: payroll_ev.PayrollPaid) -> PostingRequest:
         record_id = uuid_from_str(msg.payroll_record_id, "payroll_record_id")
         paid_on = date_from_pb(msg.pay_date, "pay_date")
         assert paid_on is not None
-        net = _money(msg.net_pay, "net_pay")
+        net = money(msg.net_pay, "net_pay")
         return domain.Draft(
             entry_date=paid_on,
-            lines=_lines(
+            lines=nonzero_lines(
                 domain.DraftLine(chart.SALARY_PAYABLE, debit=net, description="Net pay settled"),
                 domain.DraftLine(chart.CASH, credit=net, description="Salary payment"),
             ),
