@@ -1,5 +1,5 @@
-"""What every outgoing RPC of the gateway gets: a deadline, the caller's correlation metadata
-and a place in the RPC counts (process-wide and per GraphQL request).
+"""What every outgoing RPC of the gateway gets: a deadline, the caller's metadata (correlation
+id, traceparent, user id) and a place in the RPC counts (process-wide and per GraphQL request).
 
 A grpc.aio client interceptor installed on every channel applies it, so no call can forget it.
 """
@@ -15,7 +15,7 @@ from typing import Any, cast
 import grpc
 
 from services.runtime import context
-from services.runtime.grpc_server import MD_CORRELATION, MD_TRACEPARENT
+from services.runtime.grpc_server import MD_CORRELATION, MD_TRACEPARENT, MD_USER
 
 
 class RpcCounter:
@@ -64,10 +64,14 @@ def request_counter() -> RpcCounter | None:
 
 
 def outgoing_metadata(existing: grpc.aio.Metadata | None) -> grpc.aio.Metadata:
-    """The call's metadata plus the bound correlation id and traceparent (unless already set)."""
+    """The call's metadata plus the bound correlation id, traceparent and caller (unless already set)."""
     metadata = grpc.aio.Metadata(*(existing or ()))
     ctx = context.current()
-    extra = {MD_CORRELATION: str(ctx.correlation_id) if ctx.correlation_id else None, MD_TRACEPARENT: ctx.traceparent}
+    extra = {
+        MD_CORRELATION: str(ctx.correlation_id) if ctx.correlation_id else None,
+        MD_TRACEPARENT: ctx.traceparent,
+        MD_USER: str(ctx.user_id) if ctx.user_id else None,
+    }
     # `in` on grpc.aio.Metadata tests keys; its stub types it as a collection of (key, value) pairs.
     keys = cast("Container[str]", metadata)
     for key, value in extra.items():

@@ -1,8 +1,9 @@
 """Logical-reference fields, derived from the contracts' `(erp.common.v1.ref)` field options.
 
 For a message, each field declared as a reference (`department_id` -> `erp.employee.v1.Department`)
-becomes a GraphQL field (`department`) resolved through the by-id loader registered for the
-target message, so a list of N parents costs one batched RPC. Nobody keeps that list by hand:
+becomes a GraphQL field (`department`) resolved through the loader registered for the target
+message and the target field (`id` unless the option names another, e.g. `account_code` or
+`sku`), so a list of N parents costs one batched RPC. Nobody keeps that list by hand:
 `@with_references(pb.Employee.DESCRIPTOR)` reads it from the descriptor.
 """
 
@@ -17,7 +18,9 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional, TypeVar
 import strawberry
 from erp.common.v1 import options_pb2
 from google.protobuf.descriptor import Descriptor
-from strawberry.utils.str_converters import to_camel_case
+from strawberry.utils.str_converters import to_camel_case, to_snake_case
+
+from gateway.loaders import BY_REFERENCE
 
 if TYPE_CHECKING:
     from gateway.context import GatewayInfo
@@ -39,18 +42,34 @@ class EntityType:
         return getattr(importlib.import_module(self.module), self.name)
 
 
-# Entity message -> GraphQL type. The loader of each comes from `Loaders.for_entity`.
+# Entity message -> GraphQL type. Its loaders (by id, and by other keys references use) are in
+# `gateway.loaders.BY_REFERENCE`.
 ENTITY_TYPES: dict[str, EntityType] = {
     "erp.employee.v1.Employee": EntityType("Employee", "gateway.types.employee"),
     "erp.employee.v1.Department": EntityType("Department", "gateway.types.department"),
+    "erp.payroll.v1.PayrollRecord": EntityType("PayrollRecord", "gateway.types.payroll_record"),
+    "erp.payroll.v1.PayrollRun": EntityType("PayrollRun", "gateway.types.payroll_run"),
+    "erp.accounting.v1.Account": EntityType("Account", "gateway.types.account"),
+    "erp.accounting.v1.JournalEntry": EntityType("JournalEntry", "gateway.types.journal_entry"),
+    "erp.inventory.v1.InventoryItem": EntityType("InventoryItem", "gateway.types.inventory_item"),
+    "erp.billing.v1.Customer": EntityType("Customer", "gateway.types.customer"),
+    "erp.billing.v1.Invoice": EntityType("Invoice", "gateway.types.invoice"),
+    "erp.procurement.v1.Vendor": EntityType("Vendor", "gateway.types.vendor"),
+    "erp.procurement.v1.PurchaseOrder": EntityType("PurchaseOrder", "gateway.types.purchase_order"),
 }
 
 
 @dataclass(frozen=True)
 class Reference:
-    field: str  # the id field of the source message, e.g. "department_id"
+    field: str  # the referring field of the source message, e.g. "department_id", "account_code"
     target: str  # full name of the target message, e.g. "erp.employee.v1.Department"
-    graphql_field: str  # e.g. "department"
+    graphql_field: str  # e.g. "department", "journalEntry"
+    target_field: str = "id"  # the target's field the value matches, e.g. "account_code"
+
+    @property
+    def attribute(self) -> str:
+        """The Python attribute of the GraphQL type ("journal_entry")."""
+        return to_snake_case(self.graphql_field)
 
 
 @functools.cache
@@ -61,21 +80,28 @@ def references(descriptor: Descriptor) -> tuple[Reference, ...]:
         if not options.HasExtension(options_pb2.ref):
             continue
         ref = options.Extensions[options_pb2.ref]
-        if ref.target_field not in ("", "id"):
-            raise NotImplementedError(f"{field.full_name}: references by {ref.target_field} are not supported")
-        name = ref.graphql_field or field.name.removesuffix("_id")
-        out.append(Reference(field.name, ref.target, name))
+        name = to_camel_case(ref.graphql_field or field.name.removesuffix("_id"))
+        out.append(Reference(field.name, ref.target, name, ref.target_field or "id"))
     return tuple(out)
+
+
+def _describe(ref: Reference, target: EntityType) -> str:
+    if ref.target_field == "id":
+        return f"The {target.name} that `{to_camel_case(ref.field)}` refers to (a logical reference)."
+    target_field, field = to_camel_case(ref.target_field), to_camel_case(ref.field)
+    return f"The {target.name} whose `{target_field}` equals `{field}` (a logical reference)."
 
 
 def reference_field(ref: Reference) -> Any:
     target = ENTITY_TYPES[ref.target]
+    if (ref.target, ref.target_field) not in BY_REFERENCE:
+        raise NotImplementedError(f"{ref.field}: no loader of {ref.target} by {ref.target_field}")
 
     async def resolve(root: Any, info: GatewayInfo) -> Any:
         key = getattr(root, ref.field)
         if not key:
             return None
-        message = await info.context.loaders.for_entity(ref.target).load(key)
+        message = await info.context.loaders.for_reference(ref.target, ref.target_field).load(key)
         return None if message is None else target.resolve().from_proto(message)
 
     resolve.__annotations__ = {"root": Any, "info": strawberry.Info, "return": Any}
@@ -83,16 +109,18 @@ def reference_field(ref: Reference) -> Any:
         resolver=resolve,
         name=ref.graphql_field,
         graphql_type=Optional[target.annotation()],  # noqa: UP045 (an Annotated forward reference)
-        description=f"The {target.name} that `{to_camel_case(ref.field)}` refers to (a logical reference).",
+        description=_describe(ref, target),
     )
 
 
-def with_references(descriptor: Descriptor) -> Callable[[type[T]], type[T]]:
-    """Class decorator (under `@strawberry.type`): adds one field per reference of the message."""
+def with_references(descriptor: Descriptor, *, skip: frozenset[str] = frozenset()) -> Callable[[type[T]], type[T]]:
+    """Class decorator (under `@strawberry.type`): adds one field per reference of the message,
+    except the fields named in `skip` (references the type resolves by hand)."""
 
     def add(cls: type[T]) -> type[T]:
         for ref in references(descriptor):
-            setattr(cls, ref.graphql_field, reference_field(ref))
+            if ref.field not in skip:
+                setattr(cls, ref.attribute, reference_field(ref))
         return cls
 
     return add

@@ -13,14 +13,61 @@ from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from gateway.errors import ErrorPolicy, log_errors
+from gateway.mutations.accounting import AccountingMutations
+from gateway.mutations.billing import BillingMutations
 from gateway.mutations.department import DepartmentMutations
 from gateway.mutations.employee import EmployeeMutations
-from gateway.queries import Query
+from gateway.mutations.inventory import InventoryMutations
+from gateway.mutations.payroll import PayrollMutations
+from gateway.mutations.procurement import ProcurementMutations
+from gateway.queries.accounting import AccountingQueries
+from gateway.queries.billing import BillingQueries
+from gateway.queries.employee import EmployeeQueries
+from gateway.queries.inventory import InventoryQueries
+from gateway.queries.payroll import PayrollQueries
+from gateway.queries.procurement import ProcurementQueries
 from gateway.scalars import SCALAR_OVERRIDES
+from gateway.types.account import Account
+from gateway.types.customer import Customer
 from gateway.types.department import Department
 from gateway.types.employee import Employee
+from gateway.types.inventory_item import InventoryItem
+from gateway.types.invoice import Invoice
+from gateway.types.journal_entry import JournalEntry
+from gateway.types.payroll_record import PayrollRecord
+from gateway.types.payroll_run import PayrollRun
+from gateway.types.purchase_order import PurchaseOrder
+from gateway.types.vendor import Vendor
 
-Mutation: Any = merge_types("Mutation", (EmployeeMutations, DepartmentMutations))
+Query: Any = merge_types(
+    "Query",
+    (EmployeeQueries, PayrollQueries, AccountingQueries, InventoryQueries, BillingQueries, ProcurementQueries),
+)
+Mutation: Any = merge_types(
+    "Mutation",
+    (
+        EmployeeMutations,
+        DepartmentMutations,
+        PayrollMutations,
+        AccountingMutations,
+        InventoryMutations,
+        BillingMutations,
+        ProcurementMutations,
+    ),
+)
+ENTITIES = [
+    Employee,
+    Department,
+    PayrollRecord,
+    PayrollRun,
+    Account,
+    JournalEntry,
+    InventoryItem,
+    Customer,
+    Invoice,
+    Vendor,
+    PurchaseOrder,
+]
 
 
 class GatewaySchema(strawberry.federation.Schema):
@@ -31,7 +78,7 @@ class GatewaySchema(strawberry.federation.Schema):
 schema = GatewaySchema(
     query=Query,
     mutation=Mutation,
-    types=[Employee, Department],
+    types=ENTITIES,
     extensions=[ErrorPolicy],
     scalar_overrides=SCALAR_OVERRIDES,
 )

@@ -19,7 +19,7 @@ from gateway.clients import Clients
 from gateway.context import GatewayContext
 from gateway.loaders import Loaders
 from services.runtime import context
-from services.runtime.grpc_server import MD_CORRELATION, MD_TRACEPARENT
+from services.runtime.grpc_server import MD_CORRELATION, MD_TRACEPARENT, MD_USER
 
 log = logging.getLogger(__name__)
 
@@ -27,9 +27,15 @@ TRACEPARENT = re.compile(r"^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$")
 
 
 def call_context_from_headers(headers: Headers) -> context.CallContext:
-    """A caller's correlation id is kept when it is a UUID; otherwise the request gets a new one."""
+    """A caller's correlation id is kept when it is a UUID; otherwise the request gets a new one.
+
+    The caller's user id (`x-erp-user-id`, a UUID) is passed on to the services, which record it
+    and enforce rules with it (e.g. who may approve a payroll run). The gateway does not
+    authenticate: whatever sits in front of it must set or strip that header.
+    """
     traceparent = headers.get(MD_TRACEPARENT, "").strip().lower()
     return context.CallContext(
+        user_id=context.parse_uuid(headers.get(MD_USER)),
         correlation_id=context.parse_uuid(headers.get(MD_CORRELATION)) or uuid.uuid4(),
         traceparent=traceparent if TRACEPARENT.match(traceparent) else None,
     )

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
+import strawberry
 from google.protobuf.message import Message
 from google.type.date_pb2 import Date
 from google.type.decimal_pb2 import Decimal as PbDecimal
@@ -50,3 +51,13 @@ def fill(message: Message, values: Mapping[str, Any]) -> None:
             getattr(message, name).CopyFrom(date_to_pb(value))
         else:
             setattr(message, name, value)
+
+
+def amount_of(value: PbDecimal) -> Decimal:
+    """A required amount: the wire value exactly ("0.00" stays "0.00"), zero when unset."""
+    return Decimal(value.value) if value.value else Decimal(0)
+
+
+def id_or_none(value: str) -> strawberry.ID | None:
+    """An optional reference: the empty string means none."""
+    return strawberry.ID(value) if value else None

@@ -33,7 +33,7 @@ class UpdateDepartmentInput:
 
 
 def _changed(info: GatewayInfo, department: pb.Department) -> Department:
-    info.context.loaders.changed_department(department)
+    info.context.loaders.employee.changed_department(department)
     return Department.from_proto(department)
 
 

@@ -72,7 +72,7 @@ class LeaveInput:
 
 
 def _changed(info: GatewayInfo, employee: pb.Employee) -> Employee:
-    info.context.loaders.changed_employee(employee)
+    info.context.loaders.employee.changed_employee(employee)
     return Employee.from_proto(employee)
 
 

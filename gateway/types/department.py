@@ -39,12 +39,12 @@ class Department:
 
     @classmethod
     async def resolve_reference(cls, info: GatewayInfo, id: strawberry.ID) -> Department | None:
-        message = await info.context.loaders.departments.load(id)
+        message = await info.context.loaders.employee.departments.load(id)
         return None if message is None else cls.from_proto(message)
 
     @strawberry.field(description="The department's employees, ordered by last name, first name.")
     async def employees(
         self, info: GatewayInfo, first: int | None = None, after: str | None = None
     ) -> Connection[Employee]:
-        members = await info.context.loaders.department_employees.load(self.id)
+        members = await info.context.loaders.employee.department_employees.load(self.id)
         return local_connection(members, Employee.from_proto, first, after)

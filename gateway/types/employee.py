@@ -10,8 +10,10 @@ import strawberry
 from erp.employee.v1 import employee_pb2 as pb
 
 from gateway.context import GatewayInfo
+from gateway.pagination import Connection, local_connection
 from gateway.refs import with_references
 from gateway.sensitive import with_sensitive_fields
+from gateway.types.payroll_record import PayrollRecord
 from gateway.wire import date_of, datetime_of, decimal_of
 
 
@@ -71,5 +73,12 @@ class Employee:
 
     @classmethod
     async def resolve_reference(cls, info: GatewayInfo, id: strawberry.ID) -> Employee | None:
-        message = await info.context.loaders.employees.load(id)
+        message = await info.context.loaders.employee.employees.load(id)
         return None if message is None else cls.from_proto(message)
+
+    @strawberry.field(description="The employee's payroll records, newest pay period first (the payroll service's).")
+    async def payroll_records(
+        self, info: GatewayInfo, first: int | None = None, after: str | None = None
+    ) -> Connection[PayrollRecord]:
+        records = await info.context.loaders.payroll.employee_records.load(self.id)
+        return local_connection(records, PayrollRecord.from_proto, first, after)

@@ -19,10 +19,17 @@ from gateway.clients import RPC_COUNTER
 
 
 class Gql:
-    def __init__(self, client: httpx.AsyncClient) -> None:
+    def __init__(self, client: httpx.AsyncClient, user: str | None = None) -> None:
         self.client = client
+        self.user = user
+
+    def as_user(self, user: str) -> Gql:
+        """The same client, every request sent with `x-erp-user-id: user`."""
+        return Gql(self.client, user)
 
     async def raw(self, query: str, variables: dict[str, Any] | None = None, **headers: str) -> dict[str, Any]:
+        if self.user:
+            headers = {"x-erp-user-id": self.user, **headers}
         response = await self.client.post(
             "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
         )

@@ -7,9 +7,11 @@ from typing import Any
 
 import grpc
 from erp.employee.v1 import employee_service_pb2 as api
+from starlette.datastructures import Headers
 
 from gateway.call_policy import RPC_COUNTER, CallPolicyInterceptor, RpcCounter, counting_request
 from gateway.clients import Clients
+from gateway.view import call_context_from_headers
 from services.runtime import context
 from services.runtime.service import RunningService
 from services.runtime.settings import Settings
@@ -40,6 +42,17 @@ async def test_calls_get_the_deadline_and_the_bound_metadata() -> None:
     assert details.timeout == 3.5
     assert dict(details.metadata) == {"x-erp-correlation-id": str(correlation), "traceparent": traceparent}
     assert (await intercepted(interceptor, deadline=30.0)).timeout == 30.0
+
+
+async def test_the_callers_user_id_is_passed_on() -> None:
+    interceptor = CallPolicyInterceptor(deadline_s=1, counter=RpcCounter())
+    user = uuid.uuid4()
+
+    with context.bound(call_context_from_headers(Headers({"x-erp-user-id": str(user)}))):
+        details = await intercepted(interceptor)
+
+    assert dict(details.metadata)["x-erp-user-id"] == str(user)
+    assert call_context_from_headers(Headers({"x-erp-user-id": "not-a-uuid"})).user_id is None
 
 
 async def test_rpcs_are_counted_per_request_and_per_process() -> None:

@@ -23,6 +23,10 @@ async def test_service_sdl_declares_entity_keys(gql: Gql) -> None:
 
     assert 'type Employee @key(fields: "id")' in sdl
     assert 'type Department @key(fields: "id")' in sdl
+    for entity in ("PayrollRun", "Account", "InventoryItem", "Customer", "Vendor"):
+        assert f'type {entity} @key(fields: "id")' in sdl
+    for source in ("PayrollRecord", "Invoice", "PurchaseOrder"):
+        assert f'type {source} implements JournalEntrySource @key(fields: "id")' in sdl
     assert "https://specs.apollo.dev/federation/v2" in sdl
 
 
@@ -37,6 +41,11 @@ def test_reference_fields_come_from_the_contracts() -> None:
     assert "department: Department\n" in sdl  # Employee.department_id -> erp.employee.v1.Department
     assert "manager: Employee\n" in sdl  # Department.manager_id (graphql_field: "manager")
     assert "socialSecurityNumber: String\n" in sdl  # (erp.common.v1.sensitive)
+    assert "journalEntry: JournalEntry\n" in sdl  # PayrollRecord.accounting_transaction_id (graphql_field)
+    assert "reversalOf: JournalEntry\n" in sdl  # JournalEntry.reversal_of_id, derived name in camel case
+    assert "account: Account\n" in sdl  # JournalEntryLine.account_code, target_field: "account_code"
+    assert "inventoryItem: InventoryItem\n" in sdl  # PurchaseOrderItem.sku, target_field: "sku"
+    assert "preferredVendor: Vendor\n" in sdl  # InventoryItem.preferred_vendor_id, across services
 
 
 async def test_an_unexpected_error_is_masked_with_a_reference(caplog: pytest.LogCaptureFixture) -> None:

@@ -1,4 +1,4 @@
-"""Root query fields over the employee service."""
+"""Root query fields over the employee service: employees and departments."""
 
 from __future__ import annotations
 
@@ -20,12 +20,12 @@ class EmployeeFilter:
 
 
 @strawberry.type
-class Query:
+class EmployeeQueries:
     @strawberry.field(description="One employee; NOT_FOUND when the id names none.")
     async def employee(self, info: GatewayInfo, id: strawberry.ID) -> Employee | None:
         request = api.GetEmployeeRequest(id=id)
         response = await info.context.clients.employee.call(lambda s: s.GetEmployee(request))
-        info.context.loaders.remember_employees([response.employee])
+        info.context.loaders.employee.remember_employees([response.employee])
         return Employee.from_proto(response.employee)
 
     @strawberry.field(description="Employees, ordered by last name, first name.")
@@ -47,7 +47,7 @@ class Query:
                 query=f.query or "",
             )
             response = await info.context.clients.employee.call(lambda s: s.ListEmployees(request))
-            info.context.loaders.remember_employees(response.employees)
+            info.context.loaders.employee.remember_employees(response.employees)
             return ServicePage(response.employees, response.next_page_token, response.total_size)
 
         return await remote_connection(fetch, Employee.from_proto, first, after)
@@ -56,7 +56,7 @@ class Query:
     async def department(self, info: GatewayInfo, id: strawberry.ID) -> Department | None:
         request = api.GetDepartmentRequest(id=id)
         response = await info.context.clients.employee.call(lambda s: s.GetDepartment(request))
-        info.context.loaders.remember_departments([response.department])
+        info.context.loaders.employee.remember_departments([response.department])
         return Department.from_proto(response.department)
 
     @strawberry.field(description="Departments, ordered by code.")
@@ -66,7 +66,7 @@ class Query:
         async def fetch(size: int, token: str) -> ServicePage[pb.Department]:
             request = api.ListDepartmentsRequest(page_size=size, page_token=token)
             response = await info.context.clients.employee.call(lambda s: s.ListDepartments(request))
-            info.context.loaders.remember_departments(response.departments)
+            info.context.loaders.employee.remember_departments(response.departments)
             return ServicePage(response.departments, response.next_page_token, response.total_size)
 
         return await remote_connection(fetch, Department.from_proto, first, after)

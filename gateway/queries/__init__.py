@@ -1,0 +1,1 @@
+"""Root query fields, one class per service, merged into `Query` by `gateway.schema`."""
