@@ -18,6 +18,7 @@ CHECKED = [
     "services/accounting",
     "services/inventory",
     "services/billing",
+    "services/supply_chain",
     "services/procurement",
     "services/ops",
     "gateway",

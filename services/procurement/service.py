@@ -2,11 +2,12 @@
 
 from services.procurement.api import register
 from services.procurement.handlers import handlers
+from services.procurement.handlers_supply_chain import handlers as supply_chain_handlers
 from services.runtime.service import ServiceDefinition
 
 DEFINITION = ServiceDefinition(
     name="procurement",
     full_service_name="erp.procurement.v1.ProcurementService",
     register=register,
-    handlers=handlers,
+    handlers=lambda deps: handlers(deps) | supply_chain_handlers(deps),
 )

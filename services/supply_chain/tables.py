@@ -2,6 +2,11 @@
 
 References inside supply_chain_db are real foreign keys. SKUs (inventory) and external orders
 are logical references, documented by a column comment (spec migration phase 1).
+
+Added by supply_chain_0002: `shipments.status_changed_at` (the event time of the current status, so
+a late carrier update never moves the status backwards), a unique key on tracking events
+(shipment, status, time, location) so a duplicated carrier update is stored once, and an index
+on (carrier, status) for the carrier summary's returned/lost counts.
 """
 
 from __future__ import annotations
@@ -55,6 +60,7 @@ class Shipment(Base):
         Index("idx_shipments_tracking", "tracking_number"),
         Index("idx_shipments_order", "order_id"),
         Index("idx_shipments_status", "status"),
+        Index("idx_shipments_carrier_status", "carrier", "status"),
         CheckConstraint(f"shipment_type IN {SHIPMENT_TYPES}", name="shipment_type_known"),
         CheckConstraint(f"status IN {SHIPMENT_STATUSES}", name="status_known"),
         CheckConstraint("status <> 'delivered' OR delivered_at IS NOT NULL", name="delivered_has_time"),
@@ -88,6 +94,11 @@ class Shipment(Base):
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()
     version: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("1"))
+    status_changed_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True),
+        nullable=False,
+        comment="When the current status began: the event time of the change that set it",
+    )
 
 
 class ShipmentItem(Base):
@@ -122,6 +133,15 @@ class TrackingEvent(Base):
         Index("idx_tracking_shipment", "shipment_id", "timestamp"),
         Index("idx_tracking_timestamp", "timestamp"),
         CheckConstraint(f"status IN {TRACKING_STATUSES}", name="status_known"),
+        # A carrier update delivered twice is one entry (NULL locations compare equal).
+        UniqueConstraint(
+            "shipment_id",
+            "status",
+            "timestamp",
+            "location",
+            name="uq_tracking_history_event",
+            postgresql_nulls_not_distinct=True,
+        ),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
