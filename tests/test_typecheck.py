@@ -19,6 +19,7 @@ CHECKED = [
     "services/inventory",
     "services/billing",
     "services/supply_chain",
+    "services/finance",
     "services/procurement",
     "services/ops",
     "gateway",

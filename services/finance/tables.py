@@ -2,9 +2,12 @@
 
 Budget transactions and unattributed spend are derived from accounting's journal entries, one row
 per expense line; `(journal_entry_id, journal_line_number)` is unique, so a posting applied twice
-(redelivered or replayed under another event id) is charged once. Journal entries, accounts and
-departments live in other databases: those columns are logical references, documented by a
-column comment (spec migration phase 1).
+(redelivered or replayed under another event id) is charged once. `applied_journal_entries` (one
+row per journal entry, finance_0002) is the gate in front of both the spend and the accounting
+cache: an entry announced again (accounting re-announces a repeated posting under a new event id,
+and announces a reversal twice: JournalEntryPosted and JournalEntryReversed) changes nothing.
+Journal entries, accounts and departments live in other databases: those columns are logical
+references, documented by a column comment (spec migration phase 1).
 """
 
 from __future__ import annotations
@@ -165,3 +168,18 @@ class AccountingCacheEntry(Base):
     balance: Mapped[Decimal] = mapped_column(Numeric(15, 2), nullable=False)
     as_of_date: Mapped[date] = mapped_column(Date, nullable=False)
     last_synced_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
+
+
+class AppliedJournalEntry(Base):
+    __tablename__ = "applied_journal_entries"
+    __table_args__ = (
+        Index("idx_applied_journal_entries_date", "entry_date"),
+        {"comment": "Journal entries whose spend and balance deltas finance has applied (idempotency)"},
+    )
+
+    journal_entry_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, comment=JOURNAL_ENTRY_REF)
+    journal_number: Mapped[str] = mapped_column(String(50), nullable=False)
+    entry_date: Mapped[date] = mapped_column(Date, nullable=False)
+    source_service: Mapped[str | None] = mapped_column(String(50))
+    reversal_of_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), comment=JOURNAL_ENTRY_REF)
+    applied_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
