@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: up test venv codegen lint typecheck bench bench-full clean
+.PHONY: up test venv codegen lint typecheck bench bench-full clean backup ops-test compose-check
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,5 +30,20 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy services gateway
 
+bench: $(STAMP)
+	$(BIN)/python -m bench --size small
+
+bench-full: $(STAMP)
+	$(BIN)/python -m bench --size full
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+
+backup: $(STAMP)
+	$(BIN)/erp backup $(BACKUP_ARGS)
+
+ops-test: $(STAMP)
+	$(BIN)/python -m pytest tests/ops $(PYTEST_ARGS)
+
+compose-check:
+	docker-compose config -q && docker-compose --profile cluster config -q

@@ -24,4 +24,4 @@ async def test_create_and_get(employee_channel: grpc.aio.Channel) -> None:
     )
     got = await stub.GetEmployee(api.GetEmployeeRequest(id=created.employee.id))
     assert got.employee.salary.value == "120000.00"
-    assert got.employee.social_security_number == ""
+    assert got.employee.social_security_number == "****6789"  # masked in the basic view

@@ -13,6 +13,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from services.employee import domain, mapping
+from services.employee.pii import ENCRYPTED_COLUMNS, EmployeeSecrets
 from services.employee.tables import Department, Employee, EmployeeHistory
 from services.runtime import context
 from services.runtime.convert import (
@@ -24,6 +25,7 @@ from services.runtime.convert import (
     uuid_from_str,
     uuids_from_strs,
 )
+from services.runtime.crypto import load_keyring
 from services.runtime.db import UnitOfWork, translate_integrity_error
 from services.runtime.errors import AlreadyExists, FailedPrecondition, InvalidArgument, Validator
 from services.runtime.repository import batch_get, get_or_404, get_versioned_for_update, list_page
@@ -40,6 +42,8 @@ class EmployeeApi(api_grpc.EmployeeServiceServicer):
     def __init__(self, deps: ServiceDeps) -> None:
         self.db = deps.db
         self.clock = deps.clock
+        # Keys from settings; a missing key in production fails the service's start (PiiKeyError).
+        self.secrets = EmployeeSecrets(load_keyring(deps.settings))
 
     # ---- reads -------------------------------------------------------------------------
 
@@ -48,7 +52,9 @@ class EmployeeApi(api_grpc.EmployeeServiceServicer):
         assert key is not None
         async with self.db.read() as s:
             row = await get_or_404(s, Employee, key, "employee")
-        return api.GetEmployeeResponse(employee=mapping.employee_to_pb(row, sensitive=request.view == SENSITIVE_VIEW))
+        return api.GetEmployeeResponse(
+            employee=mapping.employee_to_pb(row, self.secrets, sensitive=request.view == SENSITIVE_VIEW)
+        )
 
     async def BatchGetEmployees(
         self, request: api.BatchGetEmployeesRequest, context_: Any
@@ -57,7 +63,9 @@ class EmployeeApi(api_grpc.EmployeeServiceServicer):
         async with self.db.read() as s:
             rows = await batch_get(s, Employee, keys)
         sensitive = request.view == SENSITIVE_VIEW
-        return api.BatchGetEmployeesResponse(employees=[mapping.employee_to_pb(r, sensitive=sensitive) for r in rows])
+        return api.BatchGetEmployeesResponse(
+            employees=[mapping.employee_to_pb(r, self.secrets, sensitive=sensitive) for r in rows]
+        )
 
     async def ListEmployees(self, request: api.ListEmployeesRequest, context_: Any) -> api.ListEmployeesResponse:
         stmt = select(Employee)
@@ -88,7 +96,7 @@ class EmployeeApi(api_grpc.EmployeeServiceServicer):
                 filters=filters,
             )
         return api.ListEmployeesResponse(
-            employees=[mapping.employee_to_pb(r) for r in page.items],
+            employees=[mapping.employee_to_pb(r, self.secrets) for r in page.items],
             next_page_token=page.next_page_token,
             total_size=page.total_size,
         )
@@ -173,8 +181,10 @@ class EmployeeApi(api_grpc.EmployeeServiceServicer):
             async with self.db.unit_of_work() as uow:
                 department = await self._department_or_invalid(uow, values["department_id"])
                 await self._ensure_email_free(uow, values["email"], None)
+                row_id = uuid.uuid4()
+                stored = {**values, **{c: self.secrets.seal(row_id, c, values[c]) for c in ENCRYPTED_COLUMNS}}
                 row = Employee(
-                    id=uuid.uuid4(), status=domain.Status.ACTIVE, version=1, created_at=now, updated_at=now, **values
+                    id=row_id, status=domain.Status.ACTIVE, version=1, created_at=now, updated_at=now, **stored
                 )
                 uow.session.add(row)
                 self._audit(uow, row.id, "created", domain.audit_diff({}, values))
@@ -186,7 +196,7 @@ class EmployeeApi(api_grpc.EmployeeServiceServicer):
                 )
         except IntegrityError as exc:
             raise translate_integrity_error(exc, UNIQUE_MESSAGES) from None
-        return api.CreateEmployeeResponse(employee=mapping.employee_to_pb(row))
+        return api.CreateEmployeeResponse(employee=mapping.employee_to_pb(row, self.secrets))
 
     async def UpdateEmployee(self, request: api.UpdateEmployeeRequest, context_: Any) -> api.UpdateEmployeeResponse:
         paths = list(request.update_mask.paths)
@@ -227,11 +237,17 @@ class EmployeeApi(api_grpc.EmployeeServiceServicer):
                     department = await self._department_or_invalid(
                         uow, values["department_id"], "employee.department_id"
                     )
-                before = {name: getattr(row, name) for name in values}
+                before = {
+                    name: self.secrets.current(row, name) if name in ENCRYPTED_COLUMNS else getattr(row, name)
+                    for name in values
+                }
                 changes = domain.audit_diff(before, values)
                 if changes:
                     for name in changes:
-                        setattr(row, name, values[name])
+                        value = values[name]
+                        if name in ENCRYPTED_COLUMNS:
+                            value = self.secrets.seal(row.id, name, value)
+                        setattr(row, name, value)
                     row.version += 1
                     row.updated_at = self.clock.now()
                     self._audit(uow, row.id, "updated", changes)
@@ -243,7 +259,7 @@ class EmployeeApi(api_grpc.EmployeeServiceServicer):
                     )
         except IntegrityError as exc:
             raise translate_integrity_error(exc, UNIQUE_MESSAGES) from None
-        return api.UpdateEmployeeResponse(employee=mapping.employee_to_pb(row))
+        return api.UpdateEmployeeResponse(employee=mapping.employee_to_pb(row, self.secrets))
 
     async def TerminateEmployee(
         self, request: api.TerminateEmployeeRequest, context_: Any
@@ -276,7 +292,7 @@ class EmployeeApi(api_grpc.EmployeeServiceServicer):
                 aggregate_id=row.id,
                 version=row.version,
             )
-        return api.TerminateEmployeeResponse(employee=mapping.employee_to_pb(row))
+        return api.TerminateEmployeeResponse(employee=mapping.employee_to_pb(row, self.secrets))
 
     async def RehireEmployee(self, request: api.RehireEmployeeRequest, context_: Any) -> api.RehireEmployeeResponse:
         key = uuid_from_str(request.id, "id")
@@ -320,17 +336,17 @@ class EmployeeApi(api_grpc.EmployeeServiceServicer):
                 aggregate_id=row.id,
                 version=row.version,
             )
-        return api.RehireEmployeeResponse(employee=mapping.employee_to_pb(row))
+        return api.RehireEmployeeResponse(employee=mapping.employee_to_pb(row, self.secrets))
 
     async def StartLeave(self, request: api.StartLeaveRequest, context_: Any) -> api.StartLeaveResponse:
         row = await self._change_status(
             request.id, request.version, domain.ensure_can_start_leave, domain.Status.ON_LEAVE
         )
-        return api.StartLeaveResponse(employee=mapping.employee_to_pb(row))
+        return api.StartLeaveResponse(employee=mapping.employee_to_pb(row, self.secrets))
 
     async def EndLeave(self, request: api.EndLeaveRequest, context_: Any) -> api.EndLeaveResponse:
         row = await self._change_status(request.id, request.version, domain.ensure_can_end_leave, domain.Status.ACTIVE)
-        return api.EndLeaveResponse(employee=mapping.employee_to_pb(row))
+        return api.EndLeaveResponse(employee=mapping.employee_to_pb(row, self.secrets))
 
     # ---- department commands -------------------------------------------------------------
 

@@ -7,6 +7,7 @@ import json
 from erp.employee.v1 import employee_pb2 as pb
 from erp.employee.v1 import events_pb2 as ev
 
+from services.employee.pii import ENCRYPTED_COLUMNS, EmployeeSecrets
 from services.employee.tables import Department, Employee, EmployeeHistory
 from services.runtime.convert import date_to_pb, decimal_to_pb, str_or_empty, timestamp_to_pb
 
@@ -18,7 +19,11 @@ STATUS_TO_PB = {
 STATUS_FROM_PB = {v: k for k, v in STATUS_TO_PB.items()}
 
 
-def employee_to_pb(row: Employee, *, sensitive: bool = False) -> pb.Employee:
+def employee_to_pb(row: Employee, secrets: EmployeeSecrets, *, sensitive: bool = False) -> pb.Employee:
+    """The resource; its sensitive fields in full only for the sensitive view, else masked (`****6789`).
+
+    A value that cannot be decrypted fails the sensitive view (DecryptionError: INTERNAL, logged by
+    reference, no value in it) and shows as `****` in the basic view."""
     msg = pb.Employee(
         id=str(row.id),
         first_name=row.first_name,
@@ -35,9 +40,9 @@ def employee_to_pb(row: Employee, *, sensitive: bool = False) -> pb.Employee:
         update_time=timestamp_to_pb(row.updated_at),
         version=row.version,
     )
-    if sensitive:
-        msg.social_security_number = row.social_security_number or ""
-        msg.bank_account_number = row.bank_account_number or ""
+    for column in ENCRYPTED_COLUMNS:
+        value = secrets.reveal(row, column) if sensitive else secrets.masked(row, column)
+        setattr(msg, column, value or "")
     return msg
 
 

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Integer,
     Numeric,
     String,
+    Text,
     func,
     text,
 )
@@ -29,6 +30,10 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from services.runtime.tables import created_at_column, new_metadata, updated_at_column, uuid_pk
 
 EMPLOYEE_STATUSES = ("active", "on_leave", "terminated")
+ENCRYPTED_COMMENT = (
+    "AES-256-GCM ciphertext v1:<key id>:<base64(nonce|ciphertext|tag)>, bound to this row and column "
+    "(services/runtime/crypto.py)"
+)
 
 
 class Base(DeclarativeBase):
@@ -78,8 +83,9 @@ class Employee(Base):
     department_id: Mapped[uuid.UUID | None] = mapped_column(
         UUID(as_uuid=True), ForeignKey("departments.id", name="fk_employees_department_id_departments")
     )
-    social_security_number: Mapped[str | None] = mapped_column(String(20))
-    bank_account_number: Mapped[str | None] = mapped_column(String(50))
+    # Encrypted at the column level (services/employee/pii.py); plaintext limits are 20 and 50 characters.
+    social_security_number: Mapped[str | None] = mapped_column(Text, comment=ENCRYPTED_COMMENT)
+    bank_account_number: Mapped[str | None] = mapped_column(Text, comment=ENCRYPTED_COMMENT)
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()
     version: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("1"))

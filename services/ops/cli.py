@@ -1,4 +1,5 @@
-"""The `erp` command line: up, migrate, status, dlq list|replay."""
+"""The `erp` command line: up, migrate, status, dlq list|replay, backup, restore, basebackup,
+reconcile (the last four in cli_ops.py)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,9 @@ from typing import Any
 
 import asyncpg
 
-from services.ops import supervisor
-from services.ops.embedded import EmbeddedPostgres
+from services.ops import cli_ops, rotate_key, supervisor
+from services.ops.monolith_migration import cli as monolith_cli
+from services.ops.servers import database_server
 from services.runtime import dlq
 from services.runtime.events import stream_name
 from services.runtime.jetstream import connect
@@ -42,24 +44,12 @@ def cmd_up(_: argparse.Namespace) -> int:
 
 
 def cmd_migrate(_: argparse.Namespace) -> int:
-    settings = resolved_settings()
-    pg = None
-    if not settings.database_url and not settings.service_database_urls:
-        pg = EmbeddedPostgres(settings.data_dir / "postgres", supervisor.EMBEDDED_PG_PORT)
-        was_running = pg.is_running()
-        url = pg.start()
-        settings = Settings.from_env({**os.environ, "ERP_DATABASE_URL": url})
-        if was_running:
-            pg = None
-    try:
+    with database_server(resolved_settings()) as settings:
         created = asyncio.run(ensure_databases(settings))
         for name in created:
             print(f"created database {name}")
         for service in upgrade_all(settings):
             print(f"migrated {settings.database_name(service)} to head")
-    finally:
-        if pg:
-            pg.stop()
     return 0
 
 
@@ -116,7 +106,16 @@ def cmd_status(ns: argparse.Namespace) -> int:
     if ns.json:
         print(json.dumps(rows, indent=2))
         return 0
-    cols = ["service", "grpc", "health", "outbox_backlog", "oldest_unsent_s", "consumer_pending", "dead_letters"]
+    cols = [
+        "service",
+        "grpc",
+        "health",
+        "outbox_backlog",
+        "oldest_unsent_s",
+        "consumer_pending",
+        "redelivered",
+        "dead_letters",
+    ]
     print("  ".join(f"{c:<16}" for c in cols))
     for row in rows:
         print("  ".join(f"{row.get(c, '-')!s:<16}" for c in cols))
@@ -176,6 +175,9 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--seq", type=int, action="append", help="dead-letter sequence number (repeatable)")
     replay.add_argument("--all", action="store_true", help="replay every dead letter")
     replay.set_defaults(func=cmd_dlq_replay)
+    cli_ops.register(sub)
+    rotate_key.register(sub)  # erp rotate-key: re-encrypt sensitive columns under the active key
+    monolith_cli.register(sub)  # erp migrate-monolith: analyse, extract, backfill, verify, sync, compare, cutover
     return parser
 
 

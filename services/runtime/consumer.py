@@ -5,6 +5,7 @@ conflict means it was applied before: skip) and run the handler; commit; then ac
 redelivery after a crash between commit and ack finds the row and has no second effect.
 A failing handler is retried with backoff; after `max_deliveries` attempts the message goes to
 `<root>.dlq.<service>` with the error, is acked, and can be replayed with `erp dlq replay`.
+Every `lag_every_s` the consumer reports its lag, redeliveries and dead letters (metrics.py).
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ from typing import Any
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.errors import NotFoundError
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from services.runtime import context
+from services.runtime import metrics, tracing
 from services.runtime.db import Database, UnitOfWork
 from services.runtime.events import (
     H_ID,
@@ -28,6 +30,7 @@ from services.runtime.events import (
     ReceivedEvent,
     UnknownEvent,
     decode,
+    dlq_stream_name,
     dlq_subject,
     service_of,
     stream_name,
@@ -73,6 +76,7 @@ class EventConsumer:
         self.ack_wait_s = ack_wait_s
         self.applied = 0
         self.dead_lettered = 0
+        self.lag_every_s = 5.0
 
     def durable_name(self) -> str:
         return self.service
@@ -100,7 +104,30 @@ class EventConsumer:
 
     async def run(self, stop: asyncio.Event) -> None:
         streams = await self.ensure_consumers()
-        await asyncio.gather(*(self._loop(stream, stop) for stream in streams))
+        await asyncio.gather(*(self._loop(stream, stop) for stream in streams), self._report_lag(streams, stop))
+
+    async def report_lag(self, streams: list[str]) -> None:
+        """Consumer lag and redeliveries per source stream, dead letters of this consumer."""
+        for stream in streams:
+            info = await self.js.consumer_info(stream, self.durable_name())
+            metrics.CONSUMER_PENDING.labels(self.service, stream).set(info.num_pending or 0)
+            metrics.CONSUMER_ACK_PENDING.labels(self.service, stream).set(info.num_ack_pending or 0)
+            metrics.CONSUMER_REDELIVERED.labels(self.service, stream).set(info.num_redelivered or 0)
+        subject = dlq_subject(self.root, self.service)
+        try:
+            dlq = await self.js.stream_info(dlq_stream_name(self.root), subjects_filter=subject)
+        except NotFoundError:
+            return
+        metrics.DEAD_LETTERS.labels(self.service).set((dlq.state.subjects or {}).get(subject, 0))
+
+    async def _report_lag(self, streams: list[str], stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                await self.report_lag(streams)
+            except Exception as exc:  # NATS briefly unavailable: report next time
+                log.debug("consumer lag of %s not available: %r", self.service, exc)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self.lag_every_s)
 
     async def _loop(self, stream: str, stop: asyncio.Event) -> None:
         sub = await self.js.pull_subscribe_bind(self.durable_name(), stream)
@@ -131,15 +158,16 @@ class EventConsumer:
             await msg.ack()
             return
         try:
-            await self.apply(event, handler)
+            applied = await self.apply(event, handler)
         except Exception as exc:
             await self._failed(msg, event, exc)
             return
+        metrics.CONSUMER_EVENTS.labels(self.service, "applied" if applied else "duplicate").inc()
         await msg.ack()
 
     async def apply(self, event: ReceivedEvent, handler: Handler) -> bool:
         """Apply once: returns False when the event had already been processed."""
-        with context.bound(event.call_context()):
+        with tracing.continued(event.call_context(), f"process {event.event_type}", tracing.SpanKind.CONSUMER):
             async with self.db.unit_of_work() as uow:
                 claimed = await uow.session.execute(
                     pg_insert(PROCESSED_EVENTS)
@@ -174,6 +202,7 @@ class EventConsumer:
                 deliveries,
                 type(exc).__name__,
             )
+            metrics.CONSUMER_EVENTS.labels(self.service, "failed").inc()
             await msg.nak(delay=backoff_s(deliveries))
             return
         log.error("%s dead-letters %s %s: %r", self.service, event.event_type, event.event_id, exc)
@@ -189,4 +218,5 @@ class EventConsumer:
         )
         await self.js.publish(dlq_subject(self.root, self.service), msg.data, headers=headers)
         self.dead_lettered += 1
+        metrics.CONSUMER_EVENTS.labels(self.service, "dead_lettered").inc()
         await msg.ack()

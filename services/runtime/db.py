@@ -19,7 +19,7 @@ from sqlalchemy import func, insert, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
-from services.runtime import context
+from services.runtime import context, metrics
 from services.runtime.events import build_headers, event_subject
 from services.runtime.redaction import assert_no_sensitive_fields
 from services.runtime.settings import Settings
@@ -28,8 +28,33 @@ from services.runtime.tables import EVENT_STORE, OUTBOX
 OUTBOX_CHANNEL = "erp_outbox"
 
 
+def connect_args(settings: Settings, application_name: str) -> dict[str, Any]:
+    """asyncpg connect arguments: statement timeout, SSL (ERP_DB_SSLMODE) and, behind PgBouncer in
+    transaction mode (ERP_DB_STATEMENT_CACHE_SIZE=0), no statement caches and unique statement names."""
+    args: dict[str, Any] = {
+        "server_settings": {
+            "statement_timeout": str(settings.statement_timeout_ms),
+            "application_name": application_name,
+        }
+    }
+    args.update(settings.pg_connect_kwargs())
+    if settings.db_statement_cache_size is not None:
+        args["statement_cache_size"] = settings.db_statement_cache_size
+        args["prepared_statement_cache_size"] = settings.db_statement_cache_size
+        if settings.db_statement_cache_size == 0:
+            args["prepared_statement_name_func"] = _unique_statement_name
+    return args
+
+
+def _unique_statement_name() -> str:
+    return f"__asyncpg_{uuid.uuid4().hex}__"
+
+
 def create_engine(url: str, settings: Settings, application_name: str) -> AsyncEngine:
-    """An asyncpg engine with the spec's pool (20) and statement timeout (5 s) by default."""
+    """An asyncpg engine with the spec's pool (20) and statement timeout (5 s) by default.
+
+    An exhausted pool raises sqlalchemy's TimeoutError after `pool_timeout_s`, which the gRPC
+    layer turns into UNAVAILABLE (grpc_errors.py): callers never hang on a busy database."""
     return create_async_engine(
         url,
         pool_size=settings.pool_size,
@@ -37,12 +62,7 @@ def create_engine(url: str, settings: Settings, application_name: str) -> AsyncE
         pool_timeout=settings.pool_timeout_s,
         pool_pre_ping=False,
         hide_parameters=True,  # bound values (personal data) never reach logs or error text
-        connect_args={
-            "server_settings": {
-                "statement_timeout": str(settings.statement_timeout_ms),
-                "application_name": application_name,
-            }
-        },
+        connect_args=connect_args(settings, application_name),
     )
 
 
@@ -148,6 +168,8 @@ class Database:
         self.settings = settings
         self.engine = create_engine(url, settings, f"erp-{service}")
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        pool = self.engine.pool
+        metrics.track_pool(service, settings.pool_size, lambda: int(getattr(pool, "checkedout", lambda: 0)()))
 
     @asynccontextmanager
     async def unit_of_work(self) -> AsyncIterator[UnitOfWork]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, cast
 
@@ -10,7 +11,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from services.runtime import context
+from services.runtime import context, metrics, tracing
 from services.runtime.grpc_errors import status_for
 
 log = logging.getLogger(__name__)
@@ -30,7 +31,11 @@ def call_context_from_metadata(metadata: Sequence[tuple[str, Any]] | None) -> co
 
 
 class DomainErrorInterceptor(grpc.aio.ServerInterceptor):
-    """Binds the caller's context and turns exceptions into statuses (no internals leaked)."""
+    """Binds the caller's context, turns exceptions into statuses (no internals leaked) and
+    counts every call by method and status code, with its latency (metrics.py)."""
+
+    def __init__(self, service: str = "") -> None:
+        self.service = service
 
     async def intercept_service(
         self,
@@ -47,16 +52,26 @@ class DomainErrorInterceptor(grpc.aio.ServerInterceptor):
             handler.unary_unary,
         )
         metadata = handler_call_details.invocation_metadata
+        method = handler_call_details.method.lstrip("/")
+        service = self.service
 
         async def wrapped(request: Any, ctx: grpc.aio.ServicerContext[Any, Any]) -> Any:
-            with context.bound(call_context_from_metadata(metadata)):
-                try:
-                    return await inner(request, ctx)
-                except grpc.aio.AbortError:
-                    raise
-                except Exception as exc:
-                    status = status_for(exc)
-                    await ctx.abort(status.code, status.details, status.trailing_metadata)
+            start = time.perf_counter()
+            code = grpc.StatusCode.OK
+            try:
+                with tracing.continued(call_context_from_metadata(metadata), method, tracing.SpanKind.SERVER):
+                    try:
+                        return await inner(request, ctx)
+                    except grpc.aio.AbortError:
+                        code = _aborted_code(ctx)
+                        raise
+                    except Exception as exc:
+                        status = status_for(exc)
+                        code = status.code
+                        await ctx.abort(status.code, status.details, status.trailing_metadata)
+            finally:
+                metrics.GRPC_LATENCY.labels(service, method).observe(time.perf_counter() - start)
+                metrics.GRPC_REQUESTS.labels(service, method, code.name).inc()
 
         return grpc.unary_unary_rpc_method_handler(
             wrapped,
@@ -65,13 +80,24 @@ class DomainErrorInterceptor(grpc.aio.ServerInterceptor):
         )
 
 
+def _aborted_code(ctx: grpc.aio.ServicerContext[Any, Any]) -> grpc.StatusCode:
+    code = ctx.code()
+    return code if isinstance(code, grpc.StatusCode) else grpc.StatusCode.UNKNOWN
+
+
+def service_label(full_service_name: str) -> str:
+    """`erp.employee.v1.EmployeeService` -> `employee` (the metrics' service label)."""
+    parts = full_service_name.split(".")
+    return parts[1] if len(parts) > 2 else full_service_name
+
+
 class GrpcServer:
     """A grpc.aio server with the standard health service and server reflection."""
 
     def __init__(self, address: str, service_names: list[str]) -> None:
         self.address = address
         self.server = grpc.aio.server(
-            interceptors=[DomainErrorInterceptor()],
+            interceptors=[DomainErrorInterceptor(service_label(service_names[0]) if service_names else "")],
             options=[("grpc.so_reuseport", 0), ("grpc.max_receive_message_length", 32 * 1024 * 1024)],
         )
         self.health = health.aio.HealthServicer()

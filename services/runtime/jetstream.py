@@ -19,9 +19,12 @@ DUPLICATE_WINDOW_S = 600.0
 
 
 async def connect(url: str, name: str) -> Client:
-    """A connection that keeps reconnecting forever: the relay and consumers outlive outages."""
+    """A connection that keeps reconnecting forever: the relay and consumers outlive outages.
+
+    `url` may list several servers of a cluster, comma-separated."""
+    servers = [u.strip() for u in url.split(",") if u.strip()]
     return await nats.connect(
-        url,
+        servers,
         name=name,
         max_reconnect_attempts=-1,
         reconnect_time_wait=0.5,
@@ -30,20 +33,23 @@ async def connect(url: str, name: str) -> Client:
     )
 
 
-def _config(name: str, subjects: list[str]) -> StreamConfig:
+def _config(name: str, subjects: list[str], replicas: int = 1) -> StreamConfig:
     return StreamConfig(
         name=name,
         subjects=subjects,
         retention=RetentionPolicy.LIMITS,
         storage=StorageType.FILE,
         duplicate_window=DUPLICATE_WINDOW_S,
+        num_replicas=replicas,
     )
 
 
-async def ensure_streams(js: JetStreamContext, root: str) -> None:
-    """Create (or update) every service's stream and the DLQ stream; idempotent."""
-    configs = [_config(stream_name(root, s), [stream_subjects(root, s)]) for s in SERVICES]
-    configs.append(_config(dlq_stream_name(root), [f"{root}.dlq.>"]))
+async def ensure_streams(js: JetStreamContext, root: str, replicas: int = 1) -> None:
+    """Create (or update) every service's stream and the DLQ stream; idempotent.
+
+    `replicas` (ERP_STREAM_REPLICAS) is 3 on a three-node JetStream cluster."""
+    configs = [_config(stream_name(root, s), [stream_subjects(root, s)], replicas) for s in SERVICES]
+    configs.append(_config(dlq_stream_name(root), [f"{root}.dlq.>"], replicas))
     for config in configs:
         try:
             await js.add_stream(config)

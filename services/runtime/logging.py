@@ -1,4 +1,8 @@
-"""Structured JSON logs with the correlation id of the current call."""
+"""Structured JSON logs: one object per line with the service, the correlation id and the trace.
+
+Every line passes through `redaction.redact_text`, so a `<sensitive field>: <value>` or
+`<field>=<value>` that slipped into a message or an exception is masked before it is written.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,13 @@ import sys
 from datetime import UTC, datetime
 
 from services.runtime import context
+from services.runtime.redaction import redact_text
+
+
+def trace_id(traceparent: str | None) -> str | None:
+    """The trace id of a W3C `traceparent` (`00-<trace id>-<span id>-<flags>`)."""
+    parts = (traceparent or "").split("-")
+    return parts[1] if len(parts) == 4 and len(parts[1]) == 32 else None
 
 
 class JsonFormatter(logging.Formatter):
@@ -22,14 +33,15 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname,
             "service": self.service,
             "logger": record.name,
-            "message": record.getMessage(),
+            "message": redact_text(record.getMessage()),
         }
         if ctx.correlation_id:
             entry["correlation_id"] = str(ctx.correlation_id)
         if ctx.traceparent:
             entry["traceparent"] = ctx.traceparent
+            entry["trace_id"] = trace_id(ctx.traceparent) or ""
         if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
+            entry["exception"] = redact_text(self.formatException(record.exc_info))
         return json.dumps(entry)
 
 

@@ -1,12 +1,21 @@
 """Sensitive data, derived from the contracts' `(erp.common.v1.sensitive)` option.
 
 Nobody keeps a list of sensitive fields by hand: this module reads the descriptors. It
-guarantees that no event carries a sensitive field and masks values for logs and history.
+guarantees that no event carries a sensitive field and masks values for logs and history:
+`redact_text` masks `<name>: <value>`, `"<name>": "<value>"` and `<name>=<value>` for every
+sensitive field name of every contract (the JSON log formatter applies it to each line). A
+sensitive value logged without its field name cannot be recognised: never log request objects.
 """
 
 from __future__ import annotations
 
 import functools
+import importlib
+import logging
+import pkgutil
+import re
+from collections.abc import Iterator
+from types import ModuleType
 from typing import cast
 
 from erp.common.v1 import options_pb2
@@ -53,3 +62,71 @@ def mask(value: str | None) -> str | None:
     if not value:
         return value
     return MASK + value[-4:] if len(value) > 4 else MASK
+
+
+# ---- logs ---------------------------------------------------------------------------------------
+
+
+def contract_modules() -> list[ModuleType]:
+    """Every generated `*_pb2` module of every service contract (imported on demand)."""
+    import erp
+
+    modules: list[ModuleType] = []
+    for info in pkgutil.walk_packages(erp.__path__, "erp."):
+        if info.name.endswith("_pb2"):
+            modules.append(importlib.import_module(info.name))
+    return modules
+
+
+def _messages(descriptor: Descriptor) -> Iterator[Descriptor]:
+    yield descriptor
+    for nested in descriptor.nested_types:
+        yield from _messages(nested)
+
+
+@functools.cache
+def all_sensitive_names() -> frozenset[str]:
+    """Field names (proto and JSON spelling) declared sensitive anywhere in the contracts."""
+    names: set[str] = set()
+    for module in contract_modules():
+        file = module.DESCRIPTOR
+        for top in file.message_types_by_name.values():
+            for message in _messages(top):
+                for f in message.fields:
+                    if is_sensitive(f):
+                        names.update({f.name, f.json_name})
+    return frozenset(names)
+
+
+@functools.cache
+def _log_pattern() -> re.Pattern[str]:
+    keys = "|".join(sorted((re.escape(n) for n in all_sensitive_names()), key=len, reverse=True))
+    # name = value | name: value | "name": "value" | 'name': 'value' (JSON, repr, text format, k=v)
+    return re.compile(
+        rf"""(?P<key>(?:{keys})\b["']?\s*[:=]\s*)"""
+        r"""(?P<val>"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|[^\s,;)}\]&"']+)"""
+    )
+
+
+def _masked(match: re.Match[str]) -> str:
+    value = match.group("val")
+    quote = value[0] if value[:1] in ('"', "'") else ""
+    return f"{match.group('key')}{quote}{MASK}{quote}"
+
+
+def redact_text(text: str) -> str:
+    """Mask the value of every `<sensitive name>: <value>` / `<name>=<value>` in a log line."""
+    if not all_sensitive_names():
+        return text
+    return _log_pattern().sub(_masked, text)
+
+
+class RedactingFilter(logging.Filter):
+    """A logging filter that masks sensitive values in the message (arguments merged in first)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = redact_text(message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return True

@@ -7,6 +7,10 @@
   the UPDATE is dropped by JetStream's duplicate window; consumers are idempotent anyway.
 - Order per aggregate is kept: rows of one aggregate are published one after another, and a
   failure stops that aggregate's chain for this round; different aggregates go concurrently.
+- Each loop (at most once a second) it sets the backlog and oldest-unsent-age gauges; a replica
+  waiting for the lease reports them too (aggregate replicas with `max`).
+- Rows restored as unpublished by a database restore keep their event id: re-publishing them is
+  dropped by JetStream within the duplicate window and skipped by consumers after it.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import zlib
 from collections import defaultdict
 from typing import Any
@@ -23,6 +28,7 @@ from nats.js import JetStreamContext
 from sqlalchemy import select, update
 from sqlalchemy.sql import func
 
+from services.runtime import metrics
 from services.runtime.db import OUTBOX_CHANNEL, Database
 from services.runtime.tables import OUTBOX
 
@@ -48,6 +54,8 @@ class OutboxRelay:
         self.publish_timeout_s = publish_timeout_s
         self.lock_key = zlib.crc32(f"erp-outbox-relay:{db.service}".encode())
         self.published_total = 0
+        self.backlog_every_s = 1.0
+        self._backlog_at = 0.0
         self._wake = asyncio.Event()
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -60,17 +68,19 @@ class OutboxRelay:
                 await _sleep_or_stop(stop, 1.0)
 
     async def _run_connected(self, stop: asyncio.Event) -> None:
-        conn = await asyncpg.connect(self.libpq_url)
+        conn = await asyncpg.connect(self.libpq_url, **self.db.settings.pg_connect_kwargs())
         try:
             await conn.add_listener(OUTBOX_CHANNEL, lambda *_: self._wake.set())
             while not stop.is_set():
                 if await conn.fetchval("SELECT pg_try_advisory_lock($1)", self.lock_key):
                     break
+                await self.report_backlog(conn)
                 await _sleep_or_stop(stop, self.poll_interval_s)
             failures = 0
             while not stop.is_set():
                 self._wake.clear()
                 sent, complete = await self.publish_pending()
+                await self.report_backlog(conn)
                 if not complete:
                     failures += 1
                     await _sleep_or_stop(stop, min(0.2 * 2**failures, 5.0))
@@ -82,6 +92,19 @@ class OutboxRelay:
                     await asyncio.wait_for(self._wait_wake_or_stop(stop), self.poll_interval_s)
         finally:
             await conn.close(timeout=2)
+
+    async def report_backlog(self, conn: asyncpg.Connection, *, force: bool = False) -> None:
+        """Set the backlog gauges from the table (throttled to once per `backlog_every_s`)."""
+        now = time.monotonic()
+        if not force and now - self._backlog_at < self.backlog_every_s:
+            return
+        self._backlog_at = now
+        row = await conn.fetchrow(
+            "SELECT count(*) AS n, coalesce(extract(epoch FROM now() - min(created_at)), 0) AS age "
+            "FROM outbox WHERE published_at IS NULL"
+        )
+        metrics.OUTBOX_BACKLOG.labels(self.db.service).set(int(row["n"]))
+        metrics.OUTBOX_OLDEST.labels(self.db.service).set(float(row["age"]))
 
     async def _wait_wake_or_stop(self, stop: asyncio.Event) -> None:
         waiters = [asyncio.create_task(self._wake.wait()), asyncio.create_task(stop.wait())]
@@ -115,6 +138,7 @@ class OutboxRelay:
                     update(OUTBOX).where(OUTBOX.c.id.in_(sent_ids)).values(published_at=func.now())
                 )
             self.published_total += len(sent_ids)
+            metrics.OUTBOX_PUBLISHED.labels(self.db.service).inc(len(sent_ids))
         return len(sent_ids), len(sent_ids) == len(rows)
 
     async def _publish_chain(self, chain: list[Any]) -> list[int]:

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import importlib
 
+from services.runtime import tracing
 from services.runtime.logging import configure_logging
 from services.runtime.service import ServiceDefinition, serve_forever
 from services.runtime.settings import SERVICES, Settings
@@ -23,6 +24,7 @@ def main() -> None:
     ns = parser.parse_args()
     settings = Settings.from_env()
     configure_logging(settings.log_level, ns.service)
+    tracing.configure(ns.service)
     asyncio.run(serve_forever(load_definition(ns.service), settings))
 
 

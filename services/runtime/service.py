@@ -24,6 +24,7 @@ from services.runtime.db import Database
 from services.runtime.events import load_event_modules
 from services.runtime.grpc_server import GrpcServer
 from services.runtime.jetstream import connect, ensure_streams
+from services.runtime.metrics import serve_metrics
 from services.runtime.relay import OutboxRelay
 from services.runtime.settings import Settings, to_libpq_url
 
@@ -109,13 +110,12 @@ async def start_service(
     deps = ServiceDeps(definition.name, settings, db, clock or SystemClock())
     nc = await connect(settings.require_nats_url(), f"erp-{definition.name}")
     js = nc.jetstream()
-    await ensure_streams(js, settings.subject_root)
-    address = f"{settings.grpc_host}:{port if port is not None else settings.grpc_ports[definition.name]}"
-    server = GrpcServer(address, [definition.full_service_name])
+    await ensure_streams(js, settings.subject_root, settings.stream_replicas)
+    server = GrpcServer(settings.grpc_bind_address(definition.name, port), [definition.full_service_name])
     definition.register(deps, server.server)
     await server.start()
     stop = asyncio.Event()
-    relay = OutboxRelay(db, js, to_libpq_url(url))
+    relay = OutboxRelay(db, js, to_libpq_url(settings.session_database_url(definition.name)))
     tasks = [asyncio.create_task(relay.run(stop), name=f"{definition.name}-relay")]
     handlers = definition.handlers(deps)
     consumer = None
@@ -135,7 +135,9 @@ async def start_service(
 
 
 async def serve_forever(definition: ServiceDefinition, settings: Settings) -> None:
+    """Run one service process: the service and its metrics endpoint, until SIGINT/SIGTERM."""
     running = await start_service(definition, settings)
+    stop_metrics = serve_metrics(settings.metrics_host, settings.metrics_ports[definition.name])
     done = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -144,3 +146,5 @@ async def serve_forever(definition: ServiceDefinition, settings: Settings) -> No
     await done.wait()
     log.info("%s service stopping", definition.name)
     await running.shutdown()
+    if stop_metrics:
+        stop_metrics()

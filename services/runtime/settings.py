@@ -19,6 +19,8 @@ SERVICES: tuple[str, ...] = (
 )
 
 DEFAULT_GRPC_PORTS: dict[str, int] = {name: 50051 + i for i, name in enumerate(SERVICES)}
+DEFAULT_METRICS_PORTS: dict[str, int] = {name: 9100 + i for i, name in enumerate(SERVICES)}
+SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
 
 
 def _int(env: dict[str, str], key: str, default: int) -> int:
@@ -38,19 +40,34 @@ class Settings:
     subject_root: str = "erp"
     grpc_host: str = "127.0.0.1"
     grpc_ports: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_GRPC_PORTS))
+    grpc_bind_host: str | None = None  # where a service listens; grpc_host when unset
+    grpc_addresses: dict[str, str] = field(default_factory=dict)  # host:port of another service (containers)
+    metrics_host: str = "127.0.0.1"
+    metrics_ports: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_METRICS_PORTS))
     gateway_host: str = "127.0.0.1"
     gateway_port: int = 8000
     pool_size: int = 20
     pool_timeout_s: float = 5.0
     statement_timeout_ms: int = 5000
+    db_sslmode: str | None = None  # ERP_DB_SSLMODE: require / verify-ca / verify-full in production
+    db_statement_cache_size: int | None = None  # 0 behind PgBouncer in transaction mode
+    db_session_url: str | None = None  # direct server for the relay's LISTEN + lease (not PgBouncer)
+    stream_replicas: int = 1
     max_deliveries: int = 5
     rpc_deadline_s: float = 5.0
     log_level: str = "INFO"
+    environment: str = "development"  # ERP_ENV; "production" refuses development keys
+    pii_keys: str = field(default="", repr=False)  # ERP_PII_KEYS: <key id>:<base64 key>,... (crypto.py)
+    pii_active_key: str = ""  # ERP_PII_ACTIVE_KEY: the key id new values are encrypted with
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
         env = dict(os.environ if environ is None else environ)
         ports = {name: _int(env, f"ERP_{name.upper()}_GRPC_PORT", port) for name, port in DEFAULT_GRPC_PORTS.items()}
+        sslmode = env.get("ERP_DB_SSLMODE") or None
+        if sslmode is not None and sslmode not in SSL_MODES:
+            raise ValueError(f"ERP_DB_SSLMODE must be one of {', '.join(SSL_MODES)}")
+        cache = env.get("ERP_DB_STATEMENT_CACHE_SIZE")
         service_urls = {
             name: env[f"ERP_{name.upper()}_DATABASE_URL"]
             for name in SERVICES
@@ -65,14 +82,32 @@ class Settings:
             subject_root=env.get("ERP_SUBJECT_ROOT", "erp"),
             grpc_host=env.get("ERP_GRPC_HOST", "127.0.0.1"),
             grpc_ports=ports,
+            grpc_bind_host=env.get("ERP_GRPC_BIND_HOST") or None,
+            grpc_addresses={
+                name: env[f"ERP_{name.upper()}_GRPC_ADDRESS"]
+                for name in SERVICES
+                if env.get(f"ERP_{name.upper()}_GRPC_ADDRESS")
+            },
+            metrics_host=env.get("ERP_METRICS_HOST", "127.0.0.1"),
+            metrics_ports={
+                name: _int(env, f"ERP_{name.upper()}_METRICS_PORT", port)
+                for name, port in DEFAULT_METRICS_PORTS.items()
+            },
             gateway_host=env.get("ERP_GATEWAY_HOST", "127.0.0.1"),
             gateway_port=_int(env, "ERP_GATEWAY_PORT", 8000),
             pool_size=_int(env, "ERP_DB_POOL_SIZE", 20),
             pool_timeout_s=_int(env, "ERP_DB_POOL_TIMEOUT_MS", 5000) / 1000,
             statement_timeout_ms=_int(env, "ERP_DB_STATEMENT_TIMEOUT_MS", 5000),
+            db_sslmode=sslmode,
+            db_statement_cache_size=int(cache) if cache not in (None, "") else None,
+            db_session_url=env.get("ERP_DB_SESSION_URL") or None,
+            stream_replicas=_int(env, "ERP_STREAM_REPLICAS", 1),
             max_deliveries=_int(env, "ERP_MAX_DELIVERIES", 5),
             rpc_deadline_s=_int(env, "ERP_RPC_DEADLINE_MS", 5000) / 1000,
             log_level=env.get("ERP_LOG_LEVEL", "INFO"),
+            environment=env.get("ERP_ENV") or "development",
+            pii_keys=env.get("ERP_PII_KEYS", ""),
+            pii_active_key=env.get("ERP_PII_ACTIVE_KEY", ""),
         )
 
     def database_name(self, service: str) -> str:
@@ -88,8 +123,22 @@ class Settings:
             )
         return to_asyncpg_url(with_database(self.database_url, self.database_name(service)))
 
+    def session_database_url(self, service: str) -> str:
+        """Where the outbox relay holds its lease and LISTENs: a session-pooled (direct) connection."""
+        if self.db_session_url:
+            return to_asyncpg_url(with_database(self.db_session_url, self.database_name(service)))
+        return self.service_database_url(service)
+
+    def pg_connect_kwargs(self) -> dict[str, object]:
+        """Keyword arguments for asyncpg.connect (SSL) used by the relay and the operator tools."""
+        return {"ssl": self.db_sslmode} if self.db_sslmode else {}
+
     def grpc_address(self, service: str) -> str:
-        return f"{self.grpc_host}:{self.grpc_ports[service]}"
+        """Where to reach a service: ERP_<SERVICE>_GRPC_ADDRESS, else grpc_host:port."""
+        return self.grpc_addresses.get(service) or f"{self.grpc_host}:{self.grpc_ports[service]}"
+
+    def grpc_bind_address(self, service: str, port: int | None = None) -> str:
+        return f"{self.grpc_bind_host or self.grpc_host}:{self.grpc_ports[service] if port is None else port}"
 
     def require_nats_url(self) -> str:
         if not self.nats_url:

@@ -82,14 +82,15 @@ def token(body: object) -> str:
 # =================================================================================================
 
 
-async def test_get_employee_basic_view_hides_sensitive_fields(stub: Stub) -> None:
+async def test_get_employee_basic_view_masks_sensitive_fields(stub: Stub) -> None:
     e = await create_employee(stub, social_security_number=SSN, bank_account_number=IBAN)
-    assert e.social_security_number == "" and e.bank_account_number == ""  # create answers the basic view
+    # create answers the basic view: the last four characters only
+    assert e.social_security_number == "****6789" and e.bank_account_number == "****3000"
     for view in (api.EMPLOYEE_VIEW_UNSPECIFIED, api.EMPLOYEE_VIEW_BASIC):
         got = (await stub.GetEmployee(api.GetEmployeeRequest(id=e.id, view=view))).employee
         assert got.id == e.id
-        assert got.social_security_number == ""
-        assert got.bank_account_number == ""
+        assert got.social_security_number == "****6789"
+        assert got.bank_account_number == "****3000"
         assert got.email == e.email
         assert got.salary.value == "50000.00"
         assert (got.hire_date.year, got.hire_date.month, got.hire_date.day) == (2020, 1, 15)
@@ -124,7 +125,7 @@ async def test_batch_get_employees_with_duplicates_and_unknown_ids(stub: Stub) -
     resp = await stub.BatchGetEmployees(api.BatchGetEmployeesRequest(ids=[a.id, b.id, a.id, unknown, b.id]))
     ids = [e.id for e in resp.employees]
     assert sorted(ids) == sorted([a.id, b.id])  # each once; the unknown id is absent
-    assert all(e.social_security_number == "" for e in resp.employees)
+    assert {e.id: e.social_security_number for e in resp.employees} == {a.id: "****6789", b.id: ""}
 
     sensitive = await stub.BatchGetEmployees(api.BatchGetEmployeesRequest(ids=[a.id], view=api.EMPLOYEE_VIEW_SENSITIVE))
     assert [e.social_security_number for e in sensitive.employees] == [SSN]
@@ -163,7 +164,7 @@ async def test_list_employees_walks_every_page_in_order(stub: Stub) -> None:
         assert pages < 10, "pagination does not end"
     assert pages == 3
     assert [e.id for e in seen] == [e.id for e in expected]  # order, no duplicates, nothing missing
-    assert all(e.social_security_number == "" for e in seen)
+    assert all(e.social_security_number == "****6789" for e in seen)
 
     # One page that holds everything has no next token.
     whole = await stub.ListEmployees(api.ListEmployeesRequest(query=f"page{t}"))
@@ -311,7 +312,9 @@ async def test_create_employee_stores_it_and_records_one_event(
     row = await employee_row(db, e.id)
     assert row is not None
     assert row["email"] == address.lower()
-    assert row["social_security_number"] == SSN and row["bank_account_number"] == IBAN
+    # Stored encrypted (tests/security has the details): ciphertext with its key id, never the value.
+    for column, secret in (("social_security_number", SSN), ("bank_account_number", IBAN)):
+        assert row[column].startswith("v1:") and secret not in row[column]
     assert row["status"] == "active" and row["version"] == 1 and row["termination_date"] is None
     assert str(row["salary"]) == "123456.78"
 
@@ -471,7 +474,7 @@ async def test_update_employee_applies_the_mask_bumps_version_and_audits(stub: S
     assert updated.job_title == "Principal Engineer"
     assert updated.salary.value == "65000.50"
     assert updated.first_name == e.first_name and updated.email == e.email and updated.phone_number == "111"
-    assert updated.social_security_number == ""  # basic view
+    assert updated.social_security_number == "****4321"  # basic view: masked
     assert updated.update_time.ToDatetime() > e.update_time.ToDatetime()
     got = await get_employee(stub, e.id, sensitive=True)
     assert got.social_security_number == "987-65-4321" and got.bank_account_number == IBAN

@@ -89,9 +89,13 @@ class Employee(_message.Message):
     department_id: _builtins.str
     """Department the employee belongs to."""
     social_security_number: _builtins.str
-    """Social security number; empty unless requested with EMPLOYEE_VIEW_SENSITIVE."""
+    """Social security number, encrypted at rest; in full only with EMPLOYEE_VIEW_SENSITIVE, otherwise
+    masked to its last four characters ("****6789"). Empty when unset.
+    """
     bank_account_number: _builtins.str
-    """Bank account number for salary payments; empty unless requested with EMPLOYEE_VIEW_SENSITIVE."""
+    """Bank account number for salary payments, encrypted at rest; in full only with
+    EMPLOYEE_VIEW_SENSITIVE, otherwise masked to its last four characters. Empty when unset.
+    """
     version: _builtins.int
     """Optimistic-locking version; increases by one on every change."""
     @_builtins.property
