@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: up test venv codegen lint typecheck bench bench-full clean backup ops-test compose-check
+.PHONY: up test venv codegen lint typecheck bench bench-full clean backup ops-test compose-check client
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,9 +23,16 @@ test: $(STAMP)
 codegen: $(STAMP)
 	$(BIN)/python tools/codegen.py
 
+# The typed Python client (clients/python/erp_client/api.py, turms) from gateway/schema.graphql and
+# clients/python/operations/*.graphql, and the trusted-documents manifest of all clients' operations.
+client: $(STAMP)
+	cd clients/python && PYTHONPATH=. ../../$(BIN)/turms gen
+	$(BIN)/ruff format --quiet clients/python/erp_client/api.py
+	$(BIN)/python tools/trusted_documents.py
+
 lint: $(STAMP)
 	$(BIN)/buf lint
-	$(BIN)/ruff check services gateway tests tools $(wildcard bench)
+	$(BIN)/ruff check services gateway tests tools bench monolith
 
 typecheck: $(STAMP)
 	$(BIN)/mypy services gateway
