@@ -1,5 +1,6 @@
 """What every outgoing RPC of the gateway gets: a deadline, the caller's metadata (correlation
-id, traceparent, user id) and a place in the RPC counts (process-wide and per GraphQL request).
+id, user id, and the traceparent of a client span for the RPC, child of the request's span) and a
+place in the RPC counts (process-wide and per GraphQL request).
 
 A grpc.aio client interceptor installed on every channel applies it, so no call can forget it.
 """
@@ -13,8 +14,10 @@ from contextvars import ContextVar
 from typing import Any, cast
 
 import grpc
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind, Status, StatusCode
 
-from services.runtime import context
+from services.runtime import context, identity, tracing
 from services.runtime.grpc_server import MD_CORRELATION, MD_TRACEPARENT, MD_USER
 
 
@@ -63,18 +66,19 @@ def request_counter() -> RpcCounter | None:
     return _request_counter.get()
 
 
-def outgoing_metadata(existing: grpc.aio.Metadata | None) -> grpc.aio.Metadata:
-    """The call's metadata plus the bound correlation id, traceparent and caller (unless already set)."""
+def outgoing_metadata(existing: grpc.aio.Metadata | None, traceparent: str | None = None) -> grpc.aio.Metadata:
+    """The call's metadata plus the bound correlation id, traceparent (the RPC's span when there
+    is one) and caller, unless already set."""
     metadata = grpc.aio.Metadata(*(existing or ()))
     ctx = context.current()
     extra = {
         MD_CORRELATION: str(ctx.correlation_id) if ctx.correlation_id else None,
-        MD_TRACEPARENT: ctx.traceparent,
+        MD_TRACEPARENT: traceparent or ctx.traceparent,
         MD_USER: str(ctx.user_id) if ctx.user_id else None,
     }
     # `in` on grpc.aio.Metadata tests keys; its stub types it as a collection of (key, value) pairs.
     keys = cast("Container[str]", metadata)
-    for key, value in extra.items():
+    for key, value in [*extra.items(), *identity.forwarded_metadata()]:  # + the signed caller, when bound
         if value and key not in keys:
             metadata.add(key, value)
     return metadata
@@ -98,11 +102,18 @@ class CallPolicyInterceptor(grpc.aio.UnaryUnaryClientInterceptor):
         if per_request is not None:
             per_request.record(name)
         timeout = client_call_details.timeout
-        details = grpc.aio.ClientCallDetails(
-            method=method,
-            timeout=self.deadline_s if timeout is None else timeout,
-            metadata=outgoing_metadata(client_call_details.metadata),
-            credentials=client_call_details.credentials,
-            wait_for_ready=client_call_details.wait_for_ready,
-        )
-        return await continuation(details, request)
+        attributes = {"rpc.system": "grpc", "rpc.method": name}
+        with tracing.span(name.lstrip("/"), SpanKind.CLIENT, context.current().traceparent, attributes) as traceparent:
+            details = grpc.aio.ClientCallDetails(
+                method=method,
+                timeout=self.deadline_s if timeout is None else timeout,
+                metadata=outgoing_metadata(client_call_details.metadata, traceparent),
+                credentials=client_call_details.credentials,
+                wait_for_ready=client_call_details.wait_for_ready,
+            )
+            call = await continuation(details, request)
+            if isinstance(call, grpc.aio.Call):  # the span lasts until the answer
+                code = await call.code()
+                if code != grpc.StatusCode.OK:
+                    trace.get_current_span().set_status(Status(StatusCode.ERROR, code.name))
+            return call

@@ -75,6 +75,19 @@ def rpc_error(service: str, exc: grpc.aio.AioRpcError) -> ServiceError:
     return ServiceError(message, extensions=extensions)
 
 
+def circuit_open_error(service: str, retry_after_s: float) -> ServiceError:
+    """A call the circuit breaker skipped: the service failed repeatedly just before."""
+    return ServiceError(
+        f"the {service} service is unavailable (it failed repeatedly; calls are paused); retry shortly",
+        extensions={
+            "code": "SERVICE_UNAVAILABLE",
+            "service": service,
+            "grpcStatus": "UNAVAILABLE",
+            "retryAfterSeconds": round(retry_after_s, 1),
+        },
+    )
+
+
 def bad_input(field: str, description: str) -> GraphQLError:
     """Bad input the gateway itself detects (e.g. a cursor it did not issue)."""
     return GraphQLError(
@@ -91,7 +104,10 @@ def _classify(error: GraphQLError, phase: str) -> GraphQLError:
         return error
     if error.path is None:
         # The request itself is wrong: syntax, validation, or variables that do not coerce.
-        error.extensions = {**(error.extensions or {}), "code": PHASE_CODES.get(phase, "BAD_USER_INPUT")}
+        code = PHASE_CODES.get(phase, "BAD_USER_INPUT")
+        if "Document contains more than" in error.message:  # the parser's max_tokens
+            code = "QUERY_TOO_LARGE"
+        error.extensions = {**(error.extensions or {}), "code": code}
         return error
     ref = uuid.uuid4()
     log.error("internal error %s at %s", ref, ".".join(map(str, error.path)), exc_info=error.original_error)

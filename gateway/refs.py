@@ -56,6 +56,8 @@ ENTITY_TYPES: dict[str, EntityType] = {
     "erp.billing.v1.Invoice": EntityType("Invoice", "gateway.types.invoice"),
     "erp.procurement.v1.Vendor": EntityType("Vendor", "gateway.types.vendor"),
     "erp.procurement.v1.PurchaseOrder": EntityType("PurchaseOrder", "gateway.types.purchase_order"),
+    "erp.supply_chain.v1.Shipment": EntityType("Shipment", "gateway.types.shipment"),
+    "erp.finance.v1.Budget": EntityType("Budget", "gateway.types.budget"),
 }
 
 

@@ -1,4 +1,5 @@
-"""The gateway's federated schema (Apollo Federation v2; entities keyed by `id`).
+"""The gateway's federated schema (Apollo Federation v2; entities keyed by `id`), with
+subscriptions fed by NATS (`gateway.subscriptions`) and the operation limits (`gateway.limits`).
 
 `make codegen` exports it to `gateway/schema.graphql`, the SDL client teams generate code from.
 """
@@ -12,7 +13,9 @@ from graphql import GraphQLError
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
+from gateway.auth.rule import AuthorizationExtension
 from gateway.errors import ErrorPolicy, log_errors
+from gateway.limits import OperationLimitsExtension
 from gateway.mutations.accounting import AccountingMutations
 from gateway.mutations.billing import BillingMutations
 from gateway.mutations.department import DepartmentMutations
@@ -23,11 +26,15 @@ from gateway.mutations.procurement import ProcurementMutations
 from gateway.queries.accounting import AccountingQueries
 from gateway.queries.billing import BillingQueries
 from gateway.queries.employee import EmployeeQueries
+from gateway.queries.finance import FinanceQueries
 from gateway.queries.inventory import InventoryQueries
 from gateway.queries.payroll import PayrollQueries
 from gateway.queries.procurement import ProcurementQueries
+from gateway.queries.supply_chain import SupplyChainQueries
 from gateway.scalars import SCALAR_OVERRIDES
+from gateway.subscriptions.fields import Subscription
 from gateway.types.account import Account
+from gateway.types.budget import Budget
 from gateway.types.customer import Customer
 from gateway.types.department import Department
 from gateway.types.employee import Employee
@@ -37,11 +44,21 @@ from gateway.types.journal_entry import JournalEntry
 from gateway.types.payroll_record import PayrollRecord
 from gateway.types.payroll_run import PayrollRun
 from gateway.types.purchase_order import PurchaseOrder
+from gateway.types.shipment import Shipment
 from gateway.types.vendor import Vendor
 
 Query: Any = merge_types(
     "Query",
-    (EmployeeQueries, PayrollQueries, AccountingQueries, InventoryQueries, BillingQueries, ProcurementQueries),
+    (
+        EmployeeQueries,
+        PayrollQueries,
+        AccountingQueries,
+        InventoryQueries,
+        BillingQueries,
+        ProcurementQueries,
+        SupplyChainQueries,
+        FinanceQueries,
+    ),
 )
 Mutation: Any = merge_types(
     "Mutation",
@@ -67,6 +84,8 @@ ENTITIES = [
     Invoice,
     Vendor,
     PurchaseOrder,
+    Shipment,
+    Budget,
 ]
 
 
@@ -78,7 +97,8 @@ class GatewaySchema(strawberry.federation.Schema):
 schema = GatewaySchema(
     query=Query,
     mutation=Mutation,
+    subscription=Subscription,
     types=ENTITIES,
-    extensions=[ErrorPolicy],
+    extensions=[ErrorPolicy, OperationLimitsExtension, AuthorizationExtension],
     scalar_overrides=SCALAR_OVERRIDES,
 )

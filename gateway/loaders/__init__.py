@@ -19,9 +19,11 @@ from gateway.clients import Clients
 from gateway.loaders.accounting import AccountingLoaders
 from gateway.loaders.billing import BillingLoaders
 from gateway.loaders.employee import EmployeeLoaders
+from gateway.loaders.finance import FinanceLoaders
 from gateway.loaders.inventory import InventoryLoaders
 from gateway.loaders.payroll import PayrollLoaders
 from gateway.loaders.procurement import ProcurementLoaders
+from gateway.loaders.supply_chain import SupplyChainLoaders
 
 Getter = Callable[["Loaders"], DataLoader[str, Any]]
 
@@ -29,6 +31,7 @@ Getter = Callable[["Loaders"], DataLoader[str, Any]]
 BY_REFERENCE: dict[tuple[str, str], Getter] = {
     ("erp.employee.v1.Employee", "id"): lambda ls: ls.employee.employees,
     ("erp.employee.v1.Department", "id"): lambda ls: ls.employee.departments,
+    ("erp.employee.v1.Department", "name"): lambda ls: ls.employee.departments_by_name,
     ("erp.payroll.v1.PayrollRecord", "id"): lambda ls: ls.payroll.records,
     ("erp.payroll.v1.PayrollRun", "id"): lambda ls: ls.payroll.runs,
     ("erp.accounting.v1.Account", "id"): lambda ls: ls.accounting.accounts,
@@ -40,6 +43,8 @@ BY_REFERENCE: dict[tuple[str, str], Getter] = {
     ("erp.billing.v1.Invoice", "id"): lambda ls: ls.billing.invoices,
     ("erp.procurement.v1.Vendor", "id"): lambda ls: ls.procurement.vendors,
     ("erp.procurement.v1.PurchaseOrder", "id"): lambda ls: ls.procurement.purchase_orders,
+    ("erp.supply_chain.v1.Shipment", "id"): lambda ls: ls.supply_chain.shipments,
+    ("erp.finance.v1.Budget", "id"): lambda ls: ls.finance.budgets,
 }
 SENSITIVE_BY_ENTITY: dict[str, Getter] = {"erp.employee.v1.Employee": lambda ls: ls.employee.sensitive_employees}
 
@@ -58,6 +63,8 @@ class Loaders:
     inventory: InventoryLoaders = field(init=False)
     billing: BillingLoaders = field(init=False)
     procurement: ProcurementLoaders = field(init=False)
+    supply_chain: SupplyChainLoaders = field(init=False)
+    finance: FinanceLoaders = field(init=False)
 
     def __post_init__(self) -> None:
         self.employee = EmployeeLoaders(self.clients)
@@ -66,6 +73,8 @@ class Loaders:
         self.inventory = InventoryLoaders(self.clients)
         self.billing = BillingLoaders(self.clients)
         self.procurement = ProcurementLoaders(self.clients)
+        self.supply_chain = SupplyChainLoaders(self.clients)
+        self.finance = FinanceLoaders(self.clients)
 
     def for_reference(self, full_name: str, field: str = "id") -> DataLoader[str, Any]:
         """The loader of an entity message by one of its keys ("erp.accounting.v1.Account", "account_code")."""

@@ -21,12 +21,14 @@ class EmployeeLoaders:
     employees: DataLoader[str, pb.Employee | None] = field(init=False)
     sensitive_employees: DataLoader[str, pb.Employee | None] = field(init=False)
     departments: DataLoader[str, pb.Department | None] = field(init=False)
+    departments_by_name: DataLoader[str, pb.Department | None] = field(init=False)
     department_employees: DataLoader[str, list[pb.Employee]] = field(init=False)
 
     def __post_init__(self) -> None:
         self.employees = by_key(self._employees(api.EMPLOYEE_VIEW_BASIC), lambda e: e.id)
         self.sensitive_employees = by_key(self._employees(api.EMPLOYEE_VIEW_SENSITIVE), lambda e: e.id)
         self.departments = by_key(self._departments, lambda d: d.id)
+        self.departments_by_name = by_key(self._departments_by_name, lambda d: d.name, uuid_keys=False)
         self.department_employees = grouped(self._employees_of_departments, lambda e: e.department_id)
 
     def remember_employees(self, employees: Sequence[pb.Employee]) -> None:
@@ -51,6 +53,13 @@ class EmployeeLoaders:
             return (await self.clients.employee.call(lambda s: s.BatchGetEmployees(request))).employees
 
         return fetch
+
+    async def _departments_by_name(self, names: list[str]) -> Sequence[pb.Department]:
+        """One listing filtered by all the names (a name shared by several departments names one of them)."""
+        request = api.ListDepartmentsRequest(names=names, page_size=MAX_BATCH)
+        response = await self.clients.employee.call(lambda s: s.ListDepartments(request))
+        self.departments.prime_many({d.id: d for d in response.departments})
+        return response.departments
 
     async def _departments(self, ids: list[str]) -> Sequence[pb.Department]:
         request = api.BatchGetDepartmentsRequest(ids=ids)

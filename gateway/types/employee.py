@@ -76,9 +76,12 @@ class Employee:
         message = await info.context.loaders.employee.employees.load(id)
         return None if message is None else cls.from_proto(message)
 
-    @strawberry.field(description="The employee's payroll records, newest pay period first (the payroll service's).")
+    @strawberry.field(
+        description="The employee's payroll records, newest pay period first (the payroll service's; "
+        "null with an error when that service is unavailable)."
+    )
     async def payroll_records(
         self, info: GatewayInfo, first: int | None = None, after: str | None = None
-    ) -> Connection[PayrollRecord]:
+    ) -> Connection[PayrollRecord] | None:
         records = await info.context.loaders.payroll.employee_records.load(self.id)
         return local_connection(records, PayrollRecord.from_proto, first, after)

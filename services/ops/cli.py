@@ -14,7 +14,7 @@ from typing import Any
 
 import asyncpg
 
-from services.ops import cli_ops, rotate_key, supervisor
+from services.ops import certs, cli_ops, nats_config, rotate_key, supervisor, token
 from services.ops.monolith_migration import cli as monolith_cli
 from services.ops.servers import database_server
 from services.runtime import dlq
@@ -35,6 +35,10 @@ def resolved_settings() -> Settings:
             env["ERP_DATABASE_URL"] = info["database_url"]
         if not settings.nats_url and info.get("nats_url"):
             env["ERP_NATS_URL"] = info["nats_url"]
+        password_file = info.get("nats_admin_password_file")  # a secured `erp up`: operate as admin
+        if password_file and not settings.nats_credentials("admin") and os.path.exists(password_file):
+            with open(password_file) as f:
+                env["ERP_ADMIN_NATS_PASSWORD"] = f.read().strip()
         settings = Settings.from_env(env)
     return settings
 
@@ -58,13 +62,14 @@ async def _status(settings: Settings) -> list[dict[str, Any]]:
     nc = None
     if settings.nats_url:
         try:
-            nc = await connect(settings.nats_url, "erp-status")
+            nc = await connect(settings.nats_url, "erp-status", credentials=settings.nats_credentials("admin"))
         except Exception:
             nc = None
     for service in SERVICES:
         row: dict[str, Any] = {"service": service, "grpc": settings.grpc_address(service)}
         if service in runnable_services():
-            row["health"] = "SERVING" if await supervisor.grpc_healthy(settings.grpc_address(service)) else "DOWN"
+            healthy = await supervisor.grpc_healthy(settings.grpc_address(service), settings.tls_dir)
+            row["health"] = "SERVING" if healthy else "DOWN"
         else:
             row["health"] = "not implemented"
         try:
@@ -124,7 +129,7 @@ def cmd_status(ns: argparse.Namespace) -> int:
 
 async def _with_js(action: Callable[[Any, str], Awaitable[int]]) -> int:
     settings = resolved_settings()
-    nc = await connect(settings.require_nats_url(), "erp-dlq")
+    nc = await connect(settings.require_nats_url(), "erp-dlq", credentials=settings.nats_credentials("admin"))
     try:
         return await action(nc.jetstream(), settings.subject_root)
     finally:
@@ -178,6 +183,9 @@ def build_parser() -> argparse.ArgumentParser:
     cli_ops.register(sub)
     rotate_key.register(sub)  # erp rotate-key: re-encrypt sensitive columns under the active key
     monolith_cli.register(sub)  # erp migrate-monolith: analyse, extract, backfill, verify, sync, compare, cutover
+    certs.register(sub)  # erp certs: a development CA and mutual-TLS certificates (ERP_TLS_DIR)
+    nats_config.register(sub)  # erp nats-config: NATS users and permissions per service
+    token.register(sub)  # erp token: a development bearer token for the gateway (services/ops/token.py)
     return parser
 
 

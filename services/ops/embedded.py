@@ -167,11 +167,15 @@ def nats_server_binary() -> str:
 
 
 class EmbeddedNats:
-    """A NATS server with JetStream, storing in `data_dir`, listening on 127.0.0.1:`port`."""
+    """A NATS server with JetStream, storing in `data_dir`, listening on 127.0.0.1:`port`.
 
-    def __init__(self, data_dir: Path, port: int) -> None:
+    `config`: a configuration file (`-c`), e.g. the users and permissions of nats_config.py;
+    the command-line options (address, port, JetStream store) still apply."""
+
+    def __init__(self, data_dir: Path, port: int, *, config: Path | None = None) -> None:
         self.data_dir = data_dir.resolve()
         self.port = port
+        self.config = config.resolve() if config else None
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -181,8 +185,11 @@ class EmbeddedNats:
     def start(self, timeout_s: float = 15.0) -> str:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         log = open(self.data_dir / "nats.log", "ab")  # noqa: SIM115 - owned by the child process
+        args = [nats_server_binary(), "-js", "-a", "127.0.0.1", "-p", str(self.port), "-sd", str(self.data_dir)]
+        if self.config:
+            args += ["-c", str(self.config)]
         self.process = subprocess.Popen(
-            [nats_server_binary(), "-js", "-a", "127.0.0.1", "-p", str(self.port), "-sd", str(self.data_dir)],
+            args,
             stdout=log,
             stderr=subprocess.STDOUT,
         )

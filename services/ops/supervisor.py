@@ -15,7 +15,7 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, cast
 
@@ -23,11 +23,13 @@ import grpc
 import httpx
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from services.ops import nats_config
 from services.ops.embedded import EmbeddedNats, EmbeddedPostgres
 from services.ops.servers import EMBEDDED_NATS_PORT, embedded_postgres, uses_embedded
 from services.runtime.jetstream import connect, ensure_streams
 from services.runtime.migrations import ensure_databases, runnable_services, upgrade_all
 from services.runtime.settings import Settings
+from services.runtime.tls import channel_credentials
 
 if TYPE_CHECKING:
 
@@ -44,6 +46,7 @@ class System:
     pg: EmbeddedPostgres | None = None
     nats: EmbeddedNats | None = None
     children: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    nats_passwords: dict[str, str] = field(default_factory=dict, repr=False)  # ERP_SECURITY: per principal
 
     @property
     def run_file(self) -> Path:
@@ -61,17 +64,50 @@ def start_infrastructure(settings: Settings, env: dict[str, str]) -> System:
         print(f"            WAL archived to {system.pg.archive_dir} (erp basebackup / erp restore --to-time)")
     if not settings.nats_url:
         port = int(env.get("ERP_EMBEDDED_NATS_PORT", EMBEDDED_NATS_PORT))
-        system.nats = EmbeddedNats(settings.data_dir / "nats", port)
+        config = None
+        if settings.security:  # one user per service, gateway and admin, with their permissions
+            system.nats_passwords = nats_config.generate_passwords()
+            config = nats_config.write_config(
+                settings.data_dir / "nats" / "nats-server.conf", settings.subject_root, system.nats_passwords
+            )
+        system.nats = EmbeddedNats(settings.data_dir / "nats", port, config=config)
         system.env["ERP_NATS_URL"] = system.nats.start()
-        print(f"  nats      {system.env['ERP_NATS_URL']}  (embedded, JetStream in {system.nats.data_dir})")
+        secured = f", users and permissions from {config}" if config else ""
+        print(f"  nats      {system.env['ERP_NATS_URL']}  (embedded, JetStream in {system.nats.data_dir}{secured})")
     system.settings = Settings.from_env(system.env)
+    if system.nats_passwords:
+        admin = system.nats_passwords["admin"]
+        system.settings = replace(system.settings, nats_passwords={"admin": admin})
+        _write_private(admin_password_file(system.settings), admin + "\n")
     return system
+
+
+def admin_password_file(settings: Settings) -> Path:
+    """The NATS admin password of a secured `erp up` (read by `erp status` / `erp dlq`)."""
+    return settings.data_dir / "nats" / "admin.password"
+
+
+def _write_private(path: Path, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+
+
+def child_env(system: System, principal: str) -> dict[str, str]:
+    """A child's environment: with a secured embedded NATS, its own NATS password only."""
+    env = dict(system.env)
+    password = system.nats_passwords.get(principal)
+    if password:
+        env[f"ERP_{principal.upper()}_NATS_PASSWORD"] = password
+        if principal == "gateway":  # the gateway connects with the URL alone: credentials in it
+            env["ERP_NATS_URL"] = env["ERP_NATS_URL"].replace("nats://", f"nats://gateway:{password}@", 1)
+    return env
 
 
 async def prepare(settings: Settings) -> None:
     await ensure_databases(settings)
     await asyncio.to_thread(upgrade_all, settings)
-    nc = await connect(settings.require_nats_url(), "erp-up")
+    nc = await connect(settings.require_nats_url(), "erp-up", credentials=settings.nats_credentials("admin"))
     try:
         await ensure_streams(nc.jetstream(), settings.subject_root, settings.stream_replicas)
     finally:
@@ -81,13 +117,19 @@ async def prepare(settings: Settings) -> None:
 def spawn(system: System) -> None:
     for service in runnable_services():
         system.children[service] = subprocess.Popen(
-            [sys.executable, "-m", "services.runtime.serve", service], env=system.env
+            [sys.executable, "-m", "services.runtime.serve", service], env=child_env(system, service)
         )
-    system.children["gateway"] = subprocess.Popen([sys.executable, "-m", "gateway"], env=system.env)
+    system.children["gateway"] = subprocess.Popen([sys.executable, "-m", "gateway"], env=child_env(system, "gateway"))
 
 
-async def grpc_healthy(address: str) -> bool:
-    async with grpc.aio.insecure_channel(address) as channel:
+async def grpc_healthy(address: str, tls_dir: Path | None = None) -> bool:
+    """The standard health check (with ERP_TLS_DIR over mutual TLS, as `admin`)."""
+    channel = (
+        grpc.aio.secure_channel(address, channel_credentials(tls_dir, "admin"))
+        if tls_dir
+        else grpc.aio.insecure_channel(address)
+    )
+    async with channel:
         try:
             stub = cast("_HealthAsyncStub", health_pb2_grpc.HealthStub(channel))
             reply = await stub.Check(health_pb2.HealthCheckRequest(), timeout=1)
@@ -112,7 +154,7 @@ async def wait_healthy(system: System, timeout_s: float = 60.0) -> None:
                     except httpx.HTTPError:
                         ok = False
                 else:
-                    ok = await grpc_healthy(settings.grpc_address(name))
+                    ok = await grpc_healthy(settings.grpc_address(name), settings.tls_dir)
                 if ok:
                     pending.discard(name)
             if time.monotonic() > deadline:
@@ -151,6 +193,8 @@ def write_run_file(system: System) -> None:
         "grpc": {name: s.grpc_address(name) for name in runnable_services()},
         "pid": os.getpid(),
     }
+    if system.nats_passwords:
+        info["nats_admin_password_file"] = str(admin_password_file(s))
     system.run_file.write_text(json.dumps(info, indent=2))
 
 

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from typing import Any, cast
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from services.runtime import context, metrics, tracing
+from services.runtime import context, identity, metrics, tracing
 from services.runtime.grpc_errors import status_for
 
 log = logging.getLogger(__name__)
@@ -19,6 +21,14 @@ log = logging.getLogger(__name__)
 MD_USER = "x-erp-user-id"
 MD_CORRELATION = "x-erp-correlation-id"
 MD_TRACEPARENT = "traceparent"
+MD_IDENTITY = identity.MD_IDENTITY
+
+# Open even when security is enabled: orchestrators and tools probe them without an identity.
+OPEN_METHOD_PREFIXES = (
+    "/grpc.health.v1.Health/",
+    "/grpc.reflection.v1alpha.ServerReflection/",
+    "/grpc.reflection.v1.ServerReflection/",
+)
 
 
 def call_context_from_metadata(metadata: Sequence[tuple[str, Any]] | None) -> context.CallContext:
@@ -30,12 +40,24 @@ def call_context_from_metadata(metadata: Sequence[tuple[str, Any]] | None) -> co
     )
 
 
+def verified_identity(metadata: Sequence[tuple[str, Any]] | None, keys: identity.IdentityKeys) -> identity.Identity:
+    """The caller identity of a call's metadata, verified; identity.IdentityError otherwise."""
+    md = {k: v for k, v in (metadata or ())}
+    return keys.verify(md.get(MD_IDENTITY))
+
+
 class DomainErrorInterceptor(grpc.aio.ServerInterceptor):
     """Binds the caller's context, turns exceptions into statuses (no internals leaked) and
-    counts every call by method and status code, with its latency (metrics.py)."""
+    counts every call by method and status code, with its latency (metrics.py).
 
-    def __init__(self, service: str = "") -> None:
+    With `identity_keys` (security enabled) every call but health checks and reflection must
+    carry a valid signed identity (identity.py), else it is refused with UNAUTHENTICATED before
+    the handler runs; the context's user id is then the verified identity's, never the plain
+    `x-erp-user-id` header."""
+
+    def __init__(self, service: str = "", identity_keys: identity.IdentityKeys | None = None) -> None:
         self.service = service
+        self.identity_keys = identity_keys
 
     async def intercept_service(
         self,
@@ -43,7 +65,17 @@ class DomainErrorInterceptor(grpc.aio.ServerInterceptor):
         handler_call_details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler[Any, Any] | None:
         handler = await continuation(handler_call_details)
-        if handler is None or handler.unary_unary is None:
+        if handler is None:
+            return handler
+        open_method = handler_call_details.method.startswith(OPEN_METHOD_PREFIXES)
+        keys = None if open_method else self.identity_keys  # what the caller's identity is verified with
+        anonymous = open_method and self.identity_keys is not None
+        if handler.unary_unary is None:
+            if keys is not None:  # no streaming RPCs today; never let one bypass the check
+                try:
+                    verified_identity(handler_call_details.invocation_metadata, keys)
+                except identity.IdentityError as exc:
+                    return _refusing(handler, exc.reason)
             return handler
         # The stub types handlers for the synchronous server; under grpc.aio they are coroutines
         # that receive an aio ServicerContext.
@@ -59,7 +91,21 @@ class DomainErrorInterceptor(grpc.aio.ServerInterceptor):
             start = time.perf_counter()
             code = grpc.StatusCode.OK
             try:
-                with tracing.continued(call_context_from_metadata(metadata), method, tracing.SpanKind.SERVER):
+                call = call_context_from_metadata(metadata)
+                caller: identity.Identity | None = None
+                if keys is not None:
+                    try:
+                        caller = verified_identity(metadata, keys)
+                    except identity.IdentityError as exc:
+                        code = grpc.StatusCode.UNAUTHENTICATED
+                        await ctx.abort(code, exc.reason)
+                    call = replace(call, user_id=caller.acting_user)
+                elif anonymous:  # a health check or reflection with security on: nobody in particular
+                    call = replace(call, user_id=None)
+                with (
+                    tracing.continued(call, method, tracing.SpanKind.SERVER),
+                    _acting_as(caller),
+                ):
                     try:
                         return await inner(request, ctx)
                     except grpc.aio.AbortError:
@@ -80,6 +126,28 @@ class DomainErrorInterceptor(grpc.aio.ServerInterceptor):
         )
 
 
+def _acting_as(caller: identity.Identity | None) -> contextlib.AbstractContextManager[object]:
+    return identity.acting_as(caller) if caller is not None else contextlib.nullcontext()
+
+
+def _refusing(handler: grpc.RpcMethodHandler[Any, Any], reason: str) -> grpc.RpcMethodHandler[Any, Any]:
+    """A handler of the same shape as `handler` that refuses the call (UNAUTHENTICATED)."""
+
+    async def refuse(_: Any, ctx: grpc.aio.ServicerContext[Any, Any]) -> Any:
+        await ctx.abort(grpc.StatusCode.UNAUTHENTICATED, reason)
+
+    behaviour = cast(Any, refuse)
+    kwargs: dict[str, Any] = {
+        "request_deserializer": handler.request_deserializer,
+        "response_serializer": handler.response_serializer,
+    }
+    if handler.unary_stream is not None:
+        return grpc.unary_stream_rpc_method_handler(behaviour, **kwargs)
+    if handler.stream_unary is not None:
+        return grpc.stream_unary_rpc_method_handler(behaviour, **kwargs)
+    return grpc.stream_stream_rpc_method_handler(behaviour, **kwargs)
+
+
 def _aborted_code(ctx: grpc.aio.ServicerContext[Any, Any]) -> grpc.StatusCode:
     code = ctx.code()
     return code if isinstance(code, grpc.StatusCode) else grpc.StatusCode.UNKNOWN
@@ -94,10 +162,20 @@ def service_label(full_service_name: str) -> str:
 class GrpcServer:
     """A grpc.aio server with the standard health service and server reflection."""
 
-    def __init__(self, address: str, service_names: list[str]) -> None:
+    def __init__(
+        self,
+        address: str,
+        service_names: list[str],
+        *,
+        identity_keys: identity.IdentityKeys | None = None,
+        credentials: grpc.ServerCredentials | None = None,
+    ) -> None:
+        """`identity_keys`: require a signed caller identity (security enabled); `credentials`:
+        serve TLS (tls.server_credentials: mutual TLS) instead of plaintext."""
         self.address = address
+        label = service_label(service_names[0]) if service_names else ""
         self.server = grpc.aio.server(
-            interceptors=[DomainErrorInterceptor(service_label(service_names[0]) if service_names else "")],
+            interceptors=[DomainErrorInterceptor(label, identity_keys)],
             options=[("grpc.so_reuseport", 0), ("grpc.max_receive_message_length", 32 * 1024 * 1024)],
         )
         self.health = health.aio.HealthServicer()
@@ -107,7 +185,10 @@ class GrpcServer:
             [*service_names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME],
             self.server,
         )
-        self.port = self.server.add_insecure_port(address)
+        if credentials is not None:
+            self.port = self.server.add_secure_port(address, credentials)
+        else:
+            self.port = self.server.add_insecure_port(address)
 
     async def start(self) -> None:
         await self.server.start()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlsplit
 
 import nats
 from nats.aio.client import Client
@@ -18,11 +19,25 @@ log = logging.getLogger(__name__)
 DUPLICATE_WINDOW_S = 600.0
 
 
-async def connect(url: str, name: str) -> Client:
+def inbox_prefix(user: str) -> str:
+    """Where a principal's replies arrive (`_INBOX_<user>.>`): the only inbox its NATS
+    permissions let it subscribe to, so no principal can read another's replies (nats_config.py)."""
+    return f"_INBOX_{user}"
+
+
+async def connect(url: str, name: str, *, credentials: tuple[str, str] | None = None) -> Client:
     """A connection that keeps reconnecting forever: the relay and consumers outlive outages.
 
-    `url` may list several servers of a cluster, comma-separated."""
+    `url` may list several servers of a cluster, comma-separated. `credentials` (user, password)
+    authenticate it (Settings.nats_credentials; credentials in the URL work too); an authenticated
+    connection uses the inbox prefix of its user."""
     servers = [u.strip() for u in url.split(",") if u.strip()]
+    user = (
+        credentials[0] if credentials else next((urlsplit(s).username for s in servers if urlsplit(s).username), None)
+    )
+    options: dict[str, str] = {}
+    if credentials:
+        options = {"user": credentials[0], "password": credentials[1]}
     return await nats.connect(
         servers,
         name=name,
@@ -30,6 +45,8 @@ async def connect(url: str, name: str) -> Client:
         reconnect_time_wait=0.5,
         connect_timeout=5,
         allow_reconnect=True,
+        inbox_prefix=inbox_prefix(user) if user else "_INBOX",
+        **options,
     )
 
 

@@ -22,11 +22,14 @@ from services.runtime.clock import Clock, SystemClock
 from services.runtime.consumer import EventConsumer, Handler
 from services.runtime.db import Database
 from services.runtime.events import load_event_modules
+from services.runtime.grpc_client import service_channel
 from services.runtime.grpc_server import GrpcServer
+from services.runtime.identity import IdentityKeys, load_identity_keys
 from services.runtime.jetstream import connect, ensure_streams
 from services.runtime.metrics import serve_metrics
 from services.runtime.relay import OutboxRelay
 from services.runtime.settings import Settings, to_libpq_url
+from services.runtime.tls import server_credentials
 
 log = logging.getLogger(__name__)
 
@@ -40,11 +43,14 @@ class ServiceDeps:
     db: Database
     clock: Clock
     channels: dict[str, grpc.aio.Channel] = field(default_factory=dict)
+    identity_keys: IdentityKeys | None = None  # security enabled: calls carry this service's identity
 
     def channel(self, service: str) -> grpc.aio.Channel:
-        """A channel to another service (created on first use, shared by the process)."""
+        """A channel to another service (created on first use, shared by the process). Every call
+        carries the correlation id, traceparent and user, and with security enabled the signed
+        identity `service:<name>` acting for that user (grpc_client.py); mutual TLS with ERP_TLS_DIR."""
         if service not in self.channels:
-            self.channels[service] = grpc.aio.insecure_channel(self.settings.grpc_address(service))
+            self.channels[service] = service_channel(self.settings, service, caller=self.name, keys=self.identity_keys)
         return self.channels[service]
 
 
@@ -107,11 +113,21 @@ async def start_service(
     load_event_modules()
     url = settings.service_database_url(definition.name)
     db = Database(url, settings, definition.name)
-    deps = ServiceDeps(definition.name, settings, db, clock or SystemClock())
-    nc = await connect(settings.require_nats_url(), f"erp-{definition.name}")
+    keys = load_identity_keys(settings) if settings.security else None
+    if not settings.security and settings.environment == "production":
+        log.warning("ERP_SECURITY=disabled in production: %s trusts any caller", definition.name)
+    deps = ServiceDeps(definition.name, settings, db, clock or SystemClock(), identity_keys=keys)
+    nc = await connect(
+        settings.require_nats_url(), f"erp-{definition.name}", credentials=settings.nats_credentials(definition.name)
+    )
     js = nc.jetstream()
     await ensure_streams(js, settings.subject_root, settings.stream_replicas)
-    server = GrpcServer(settings.grpc_bind_address(definition.name, port), [definition.full_service_name])
+    server = GrpcServer(
+        settings.grpc_bind_address(definition.name, port),
+        [definition.full_service_name],
+        identity_keys=keys,
+        credentials=server_credentials(settings.tls_dir, definition.name) if settings.tls_dir else None,
+    )
     definition.register(deps, server.server)
     await server.start()
     stop = asyncio.Event()

@@ -18,6 +18,11 @@ SERVICES: tuple[str, ...] = (
     "finance",
 )
 
+# Who connects to NATS with credentials of their own (ERP_<PRINCIPAL>_NATS_PASSWORD, user = the name).
+NATS_PRINCIPALS: tuple[str, ...] = (*SERVICES, "gateway", "admin")
+SECURITY_ON = ("enabled", "true", "on", "1")
+SECURITY_OFF = ("disabled", "false", "off", "0")
+
 DEFAULT_GRPC_PORTS: dict[str, int] = {name: 50051 + i for i, name in enumerate(SERVICES)}
 DEFAULT_METRICS_PORTS: dict[str, int] = {name: 9100 + i for i, name in enumerate(SERVICES)}
 SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
@@ -26,6 +31,18 @@ SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full"
 def _int(env: dict[str, str], key: str, default: int) -> int:
     raw = env.get(key)
     return int(raw) if raw not in (None, "") else default
+
+
+def _security(env: dict[str, str]) -> bool:
+    """ERP_SECURITY=enabled|disabled; unset: enabled exactly when ERP_ENV=production."""
+    raw = env.get("ERP_SECURITY", "").strip().lower()
+    if not raw:
+        return (env.get("ERP_ENV") or "development") == "production"
+    if raw in SECURITY_ON:
+        return True
+    if raw in SECURITY_OFF:
+        return False
+    raise ValueError("ERP_SECURITY must be enabled or disabled")
 
 
 @dataclass(frozen=True)
@@ -59,6 +76,16 @@ class Settings:
     environment: str = "development"  # ERP_ENV; "production" refuses development keys
     pii_keys: str = field(default="", repr=False)  # ERP_PII_KEYS: <key id>:<base64 key>,... (crypto.py)
     pii_active_key: str = ""  # ERP_PII_ACTIVE_KEY: the key id new values are encrypted with
+    # Service identity (identity.py): services verify the signed caller identity when enabled.
+    security: bool = False  # ERP_SECURITY=enabled|disabled (default: enabled when ERP_ENV=production)
+    identity_key: str = field(default="", repr=False)  # ERP_IDENTITY_KEY: HMAC key (>= 32 bytes)
+    identity_previous_keys: str = field(default="", repr=False)  # ERP_IDENTITY_PREVIOUS_KEYS: comma-separated
+    identity_ttl_s: int = 60  # ERP_IDENTITY_TTL_S: lifetime of a signed identity (at most 300)
+    # NATS credentials: ERP_NATS_USER/ERP_NATS_PASSWORD, or ERP_<PRINCIPAL>_NATS_PASSWORD per principal.
+    nats_user: str | None = None
+    nats_password: str = field(default="", repr=False)
+    nats_passwords: dict[str, str] = field(default_factory=dict, repr=False)
+    tls_dir: Path | None = None  # ERP_TLS_DIR: mutual TLS for gRPC (certificates from `erp certs`)
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -108,6 +135,18 @@ class Settings:
             environment=env.get("ERP_ENV") or "development",
             pii_keys=env.get("ERP_PII_KEYS", ""),
             pii_active_key=env.get("ERP_PII_ACTIVE_KEY", ""),
+            security=_security(env),
+            identity_key=env.get("ERP_IDENTITY_KEY", ""),
+            identity_previous_keys=env.get("ERP_IDENTITY_PREVIOUS_KEYS", ""),
+            identity_ttl_s=_int(env, "ERP_IDENTITY_TTL_S", 60),
+            nats_user=env.get("ERP_NATS_USER") or None,
+            nats_password=env.get("ERP_NATS_PASSWORD", ""),
+            nats_passwords={
+                p: env[f"ERP_{p.upper()}_NATS_PASSWORD"]
+                for p in NATS_PRINCIPALS
+                if env.get(f"ERP_{p.upper()}_NATS_PASSWORD")
+            },
+            tls_dir=Path(env["ERP_TLS_DIR"]) if env.get("ERP_TLS_DIR") else None,
         )
 
     def database_name(self, service: str) -> str:
@@ -139,6 +178,16 @@ class Settings:
 
     def grpc_bind_address(self, service: str, port: int | None = None) -> str:
         return f"{self.grpc_bind_host or self.grpc_host}:{self.grpc_ports[service] if port is None else port}"
+
+    def nats_credentials(self, principal: str) -> tuple[str, str] | None:
+        """(user, password) of a NATS principal (a service, `gateway` or `admin`):
+        ERP_<PRINCIPAL>_NATS_PASSWORD with the principal's name as user, else ERP_NATS_USER and
+        ERP_NATS_PASSWORD (one process, one identity: containers), else None (no authentication)."""
+        if principal in self.nats_passwords:
+            return principal, self.nats_passwords[principal]
+        if self.nats_user:
+            return self.nats_user, self.nats_password
+        return None
 
     def require_nats_url(self) -> str:
         if not self.nats_url:

@@ -1,12 +1,13 @@
 """Gateway fixtures: the ASGI app over the in-process services, an HTTP client, gRPC stubs.
 
-The employee service is the session's (tests/conftest.py). Payroll, accounting, inventory, billing
-and procurement are this package's own instances, started on demand: ports of the kernel's choosing (another folder
-may run the same service on its settings port in this session, and a port chosen before binding
-may be taken by another process meanwhile), the shared databases, a private NATS subject root
-(their events reach only each other, and theirs reach no other folder's instances) and no
-background jobs (no periodic sweep races another folder's "nothing written" checks). Package
-scope: they stop when the gateway tests are done.
+The employee service is the session's (tests/conftest.py). Payroll, accounting, inventory,
+billing, procurement, supply chain and finance are this package's own instances, started on
+demand: ports of the kernel's choosing (another folder may run the same service on its settings
+port in this session, and a port chosen before binding may be taken by another process
+meanwhile), the shared databases, a private NATS subject root (their events reach only each
+other, and theirs reach no other folder's instances) and no background jobs (no periodic sweep
+races another folder's "nothing written" checks). Package scope: they stop when the gateway tests
+are done.
 """
 
 from __future__ import annotations
@@ -21,9 +22,11 @@ import pytest
 from erp.accounting.v1 import accounting_service_pb2_grpc as acc_grpc
 from erp.billing.v1 import billing_service_pb2_grpc as bill_grpc
 from erp.employee.v1 import employee_service_pb2_grpc as api_grpc
+from erp.finance.v1 import finance_service_pb2_grpc as fin_grpc
 from erp.inventory.v1 import inventory_service_pb2_grpc as inv_grpc
 from erp.payroll.v1 import payroll_service_pb2_grpc as pay_grpc
 from erp.procurement.v1 import procurement_service_pb2_grpc as proc_grpc
+from erp.supply_chain.v1 import supply_chain_service_pb2_grpc as sc_grpc
 from nats.aio.client import Client
 from starlette.applications import Starlette
 
@@ -37,7 +40,7 @@ from services.runtime.settings import SERVICES, Settings
 from tests.gateway.payroll_data import TAX_YEARS, PaidOrg, create_tax_rates, paid_through_saga
 from tests.gateway.support import Gql
 
-OWN = ("payroll", "accounting", "inventory", "billing", "procurement")
+OWN = ("payroll", "accounting", "inventory", "billing", "procurement", "supply_chain", "finance")
 
 
 @pytest.fixture(scope="session")
@@ -197,6 +200,40 @@ async def procurement(
     """Procurement with inventory and accounting running (receipts reach both by events)."""
     async with _channel(gateway_settings, "procurement") as channel:
         yield proc_grpc.ProcurementServiceStub(channel)
+
+
+@pytest.fixture(scope="package")
+async def supply_chain_service(gateway_settings: Settings, own_streams: None) -> AsyncIterator[RunningService]:
+    running = await _start("supply_chain", gateway_settings)
+    yield running
+    await running.shutdown()
+
+
+@pytest.fixture(scope="package")
+async def finance_service(
+    gateway_settings: Settings, own_streams: None, employee_service: RunningService
+) -> AsyncIterator[RunningService]:
+    """Finance reads departments from the session's employee service and follows this package's ledger."""
+    running = await _start("finance", gateway_settings)
+    yield running
+    await running.shutdown()
+
+
+@pytest.fixture(scope="package")
+async def supply_chain(
+    gateway_settings: Settings, supply_chain_service: RunningService, inventory_service: RunningService
+) -> AsyncIterator[sc_grpc.SupplyChainServiceStub]:
+    async with _channel(gateway_settings, "supply_chain") as channel:
+        yield sc_grpc.SupplyChainServiceStub(channel)
+
+
+@pytest.fixture(scope="package")
+async def finance(
+    gateway_settings: Settings, finance_service: RunningService, accounting_service: RunningService
+) -> AsyncIterator[fin_grpc.FinanceServiceStub]:
+    """Finance with accounting running (postings charge budgets)."""
+    async with _channel(gateway_settings, "finance") as channel:
+        yield fin_grpc.FinanceServiceStub(channel)
 
 
 @pytest.fixture(scope="package")

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from services.runtime.events import H_CORRELATION, H_TRACEPARENT
 from services.runtime.service import RunningService
 from services.runtime.tables import OUTBOX
+from services.runtime.tracing import trace_id_of
 from tests.gateway.support import Gql, build_org, tag
 
 
@@ -57,7 +58,9 @@ async def test_rpcs_carry_the_correlation_id_and_traceparent(
             await session.execute(select(OUTBOX.c.headers).where(OUTBOX.c.aggregate_id == employee_id))
         ).scalar_one()
     assert headers[H_CORRELATION] == correlation
-    assert headers[H_TRACEPARENT] == traceparent
+    # The same trace, continued by the gateway's and the service's spans.
+    assert trace_id_of(headers[H_TRACEPARENT]) == trace_id_of(traceparent)
+    assert headers[H_TRACEPARENT] != traceparent
 
 
 async def test_each_request_gets_its_own_correlation_id(gateway_client: httpx.AsyncClient) -> None:

@@ -186,8 +186,9 @@ async def test_customers_invoices_payments_cost_one_rpc_per_level(
     prefix = f"Batch {tag()}"
     created = await customers(billing, prefix, 5, 2)
     query = """query($q: String!) { customers(filter: {query: $q}, first: 50) { totalCount edges { node {
-      name invoices { totalCount edges { node { invoiceNumber totalAmount amountDue customer { name }
-        lines { amount } payments { edges { node { amount paymentMethod invoice { invoiceNumber } } } } } } } } } } }"""
+      name invoices(first: 10) { totalCount edges { node { invoiceNumber totalAmount amountDue customer { name }
+        lines { amount }
+        payments(first: 10) { edges { node { amount paymentMethod invoice { invoiceNumber } } } } } } } } } } }"""
 
     data, rpcs = await gql.counted(query, {"q": prefix})
 

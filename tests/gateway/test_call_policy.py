@@ -15,6 +15,7 @@ from gateway.view import call_context_from_headers
 from services.runtime import context
 from services.runtime.service import RunningService
 from services.runtime.settings import Settings
+from services.runtime.tracing import trace_id_of
 
 METHOD = b"/erp.employee.v1.EmployeeService/GetEmployee"
 
@@ -40,7 +41,10 @@ async def test_calls_get_the_deadline_and_the_bound_metadata() -> None:
         details = await intercepted(interceptor)
 
     assert details.timeout == 3.5
-    assert dict(details.metadata) == {"x-erp-correlation-id": str(correlation), "traceparent": traceparent}
+    metadata = dict(details.metadata)
+    assert metadata.keys() == {"x-erp-correlation-id", "traceparent"}
+    assert metadata["x-erp-correlation-id"] == str(correlation)
+    assert trace_id_of(metadata["traceparent"]) == trace_id_of(traceparent)  # the RPC's span, same trace
     assert (await intercepted(interceptor, deadline=30.0)).timeout == 30.0
 
 

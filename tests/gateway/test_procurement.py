@@ -182,7 +182,7 @@ async def test_vendors_orders_items_cost_one_rpc_per_level(
     created = await vendors_with_orders(procurement, inventory, prefix, 4)
     query = """query($q: String!) { vendors(filter: {query: $q}, first: 50) { edges { node {
       name performance { totalCount }
-      purchaseOrders { totalCount edges { node { poNumber vendor { name }
+      purchaseOrders(first: 10) { totalCount edges { node { poNumber vendor { name }
         items { sku inventoryItem { sku quantityOnOrder preferredVendor { name } } } } } } } } } }"""
 
     data, rpcs = await gql.counted(query, {"q": prefix})

@@ -1,0 +1,35 @@
+"""Loaders over the supply chain service: shipments by id (with their items) and the tracking
+history of shipments."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from erp.supply_chain.v1 import supply_chain_pb2 as pb
+from erp.supply_chain.v1 import supply_chain_service_pb2 as api
+from strawberry.dataloader import DataLoader
+
+from gateway.clients import Clients
+from gateway.loaders.batch import MAX_BATCH, Page, by_key, per_key
+
+
+@dataclass
+class SupplyChainLoaders:
+    clients: Clients
+    shipments: DataLoader[str, pb.Shipment | None] = field(init=False)
+    tracking_history: DataLoader[str, list[pb.TrackingEvent]] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.shipments = by_key(self._shipments, lambda s: s.id)
+        # ListTrackingHistory takes one shipment at a time: one listing per shipment (see `per_key`).
+        self.tracking_history = per_key(self._history_of_shipment)
+
+    async def _shipments(self, ids: list[str]) -> Sequence[pb.Shipment]:
+        request = api.BatchGetShipmentsRequest(ids=ids)
+        return (await self.clients.supply_chain.call(lambda s: s.BatchGetShipments(request))).shipments
+
+    async def _history_of_shipment(self, shipment_id: str, token: str) -> Page[pb.TrackingEvent]:
+        request = api.ListTrackingHistoryRequest(shipment_id=shipment_id, page_size=MAX_BATCH, page_token=token)
+        response = await self.clients.supply_chain.call(lambda s: s.ListTrackingHistory(request))
+        return response.tracking_events, response.next_page_token

@@ -1,0 +1,1 @@
+"""GraphQL subscriptions fed by the services' JetStream events (see hub.py)."""
