@@ -12,6 +12,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 
+from services.runtime import sequences
 from services.runtime.errors import FailedPrecondition, InvalidArgument
 
 CENT = Decimal("0.01")
@@ -92,7 +93,7 @@ def amount_due(total: Decimal, paid: Decimal, credited: Decimal) -> Decimal:
 
 def document_number(prefix: str, year: int, number: int) -> str:
     """Gap-free document numbers: INV-2025-000042, CN-2025-000007."""
-    return f"{prefix}-{year:04d}-{number:06d}"
+    return sequences.format_number(prefix, year, number)
 
 
 # ---- statuses ------------------------------------------------------------------------------------

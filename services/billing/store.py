@@ -10,40 +10,16 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import ColumnElement, and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from services.billing import domain
-from services.billing.tables import (
-    CreditNoteNumberSequence,
-    Customer,
-    Invoice,
-    InvoiceLineItem,
-    InvoiceNumberSequence,
-)
+from services.billing.tables import Customer, Invoice, InvoiceLineItem
 from services.runtime.repository import get_or_404
 
 INVOICE_PREFIX = "INV"
 CREDIT_NOTE_PREFIX = "CN"
-
-
-async def next_number(
-    session: AsyncSession,
-    sequence: type[InvoiceNumberSequence] | type[CreditNoteNumberSequence],
-    prefix: str,
-    year: int,
-) -> str:
-    """The next number of `year`, gap-free: the year's row is locked FOR UPDATE until the caller's
-    transaction ends, so a rolled-back document gives its number back and concurrent ones queue."""
-    await session.execute(
-        pg_insert(sequence).values(year=year, last_number=0).on_conflict_do_nothing(index_elements=["year"])
-    )
-    locked = select(sequence.last_number).where(sequence.year == year).with_for_update()
-    number = (await session.execute(locked)).scalar_one() + 1
-    await session.execute(update(sequence).where(sequence.year == year).values(last_number=number))
-    return domain.document_number(prefix, year, number)
 
 
 async def lock_customer(session: AsyncSession, customer_id: uuid.UUID) -> Customer:

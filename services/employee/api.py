@@ -458,7 +458,7 @@ class EmployeeApi(api_grpc.EmployeeServiceServicer):
                 employee_id=employee_id,
                 change_type=change_type,
                 changed_fields=changes,
-                changed_by=context.current().user_id,
+                changed_by=context.caller_id(),
                 changed_at=self.clock.now(),
             )
         )

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.finance.remote import Accounting, Departments
 from services.finance.tables import Budget
+from services.runtime import errors
 from services.runtime.clock import Clock
 from services.runtime.convert import date_from_pb
 from services.runtime.db import Database
@@ -52,8 +53,7 @@ def texts_arg(v: Validator, values: Any, field: str, limit: int) -> list[str]:
 
 
 def check_range(start: date | None, end: date | None, field: str = "end_date") -> None:
-    if start is not None and end is not None and end < start:
-        raise InvalidArgument.field(field, "must be on or after start_date")
+    errors.check_range(start, end, field, "must be on or after start_date")
 
 
 # ListBudgets is ordered by fiscal year (newest first), then department and category (A-Z):

@@ -12,9 +12,10 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from services.inventory import domain, mapping
-from services.inventory.api_base import ApiBase, caller_id, enums_from_pb
+from services.inventory.api_base import ApiBase, enums_from_pb
 from services.inventory.stock import ITEM, MovementSpec, check_reorder, levels_changed, write_movement
 from services.inventory.tables import InventoryItem
+from services.runtime.context import caller_id
 from services.runtime.convert import money_from_pb, uuid_from_str, uuids_from_strs
 from services.runtime.db import UnitOfWork, translate_integrity_error
 from services.runtime.errors import AlreadyExists, InvalidArgument, Validator

@@ -10,10 +10,11 @@ from erp.inventory.v1 import inventory_service_pb2 as api
 from sqlalchemy import select
 
 from services.inventory import domain, mapping, reservations
-from services.inventory.api_base import ApiBase, caller_id, enums_from_pb, time_from_pb
+from services.inventory.api_base import ApiBase, enums_from_pb
 from services.inventory.stock import change_stock, levels_changed, lock_item, lock_item_by_sku
 from services.inventory.tables import StockMovement, StockReservation
-from services.runtime.convert import uuid_from_str
+from services.runtime.context import caller_id
+from services.runtime.convert import timestamp_from_pb, uuid_from_str
 from services.runtime.errors import FailedPrecondition, NotFound, Validator
 from services.runtime.repository import list_page
 
@@ -133,7 +134,7 @@ class ReservationsApi(ApiBase):
         self, request: api.ExpireReservationsRequest, context_: Any
     ) -> api.ExpireReservationsResponse:
         now = self.clock.now()
-        as_of = time_from_pb(request.as_of_time, "as_of_time") if request.HasField("as_of_time") else now
+        as_of = timestamp_from_pb(request.as_of_time, "as_of_time") if request.HasField("as_of_time") else now
         async with self.db.unit_of_work() as uow:
             expired = await reservations.expire_due(uow, as_of, now)
         return api.ExpireReservationsResponse(reservations=[mapping.reservation_to_pb(r) for r in expired])

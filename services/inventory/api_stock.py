@@ -8,10 +8,11 @@ from erp.inventory.v1 import inventory_service_pb2 as api
 from sqlalchemy import select
 
 from services.inventory import domain, mapping
-from services.inventory.api_base import ApiBase, caller_id, check_time_range, enums_from_pb, time_from_pb
+from services.inventory.api_base import ApiBase, check_time_range, enums_from_pb
 from services.inventory.stock import ITEM, MovementSpec, change_stock, levels_changed
 from services.inventory.tables import InventoryItem, StockMovement
-from services.runtime.convert import uuid_from_str
+from services.runtime.context import caller_id
+from services.runtime.convert import timestamp_from_pb, uuid_from_str
 from services.runtime.errors import Validator
 from services.runtime.repository import get_versioned_for_update, list_page
 
@@ -53,8 +54,8 @@ class StockApi(ApiBase):
         stmt = select(StockMovement)
         item_id = uuid_from_str(request.item_id, "item_id", required=False)
         types = enums_from_pb(list(request.movement_types), mapping.MOVEMENT_TYPE_FROM_PB, "movement_types")
-        start = time_from_pb(request.start_time, "start_time") if request.HasField("start_time") else None
-        end = time_from_pb(request.end_time, "end_time") if request.HasField("end_time") else None
+        start = timestamp_from_pb(request.start_time, "start_time") if request.HasField("start_time") else None
+        end = timestamp_from_pb(request.end_time, "end_time") if request.HasField("end_time") else None
         check_time_range(start, end)
         if item_id is not None:
             stmt = stmt.where(StockMovement.item_id == item_id)

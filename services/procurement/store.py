@@ -23,26 +23,14 @@ from services.procurement.tables import (
     PurchaseOrderReceipt,
     VendorPerformance,
 )
+from services.runtime import sequences
 
-PO_NUMBER_DIGITS = 6
-
-
-def po_number(year: int, n: int) -> str:
-    return f"PO-{year}-{n:0{PO_NUMBER_DIGITS}d}"
+PO_PREFIX = "PO"
 
 
 async def next_po_number(session: AsyncSession, year: int) -> str:
-    """The year's next number, gap-free: the sequence row is locked (FOR UPDATE) until the
-    transaction ends, so a rolled-back order gives its number back and concurrent orders queue."""
-    await session.execute(
-        pg_insert(PoNumberSequence).values(year=year, last_number=0).on_conflict_do_nothing(index_elements=["year"])
-    )
-    row = (
-        await session.execute(select(PoNumberSequence).where(PoNumberSequence.year == year).with_for_update())
-    ).scalar_one()
-    row.last_number += 1
-    await session.flush()
-    return po_number(year, row.last_number)
+    """The year's next number, gap-free (see runtime.sequences)."""
+    return await sequences.next_number(session, PoNumberSequence, year, PO_PREFIX)
 
 
 async def items_of(session: AsyncSession, order_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[PurchaseOrderItem]]:

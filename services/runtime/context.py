@@ -28,6 +28,11 @@ def current() -> CallContext:
     return _current.get()
 
 
+def caller_id() -> uuid.UUID | None:
+    """The user making the call (gRPC metadata x-erp-user-id), None when anonymous or the system."""
+    return _current.get().user_id
+
+
 @contextlib.contextmanager
 def bound(ctx: CallContext) -> Iterator[CallContext]:
     """Bind `ctx` for the duration of a block; a correlation id is created when missing."""

@@ -17,6 +17,9 @@ from google.type.decimal_pb2 import Decimal as PbDecimal
 from services.runtime.errors import InvalidArgument
 
 CENT = Decimal("0.01")
+# Timestamps a caller may send: 0001-01-01 .. 9999-12-31 (what datetime can hold).
+_MIN_SECONDS = -62135596800
+_MAX_SECONDS = 253402300799
 _WIDE = Context(prec=60)  # quantize never overflows for values we accept
 
 
@@ -85,6 +88,13 @@ def timestamp_to_pb(value: datetime | None) -> Timestamp | None:
     ts = Timestamp()
     ts.FromDatetime(value if value.tzinfo else value.replace(tzinfo=UTC))
     return ts
+
+
+def timestamp_from_pb(value: Timestamp, field: str) -> datetime:
+    """A wire timestamp as an aware UTC datetime; one datetime cannot hold is out of range."""
+    if not _MIN_SECONDS <= value.seconds <= _MAX_SECONDS:
+        raise InvalidArgument.field(field, "is out of range")
+    return value.ToDatetime(tzinfo=UTC)
 
 
 def uuid_from_str(value: str, field: str, *, required: bool = True) -> uuid.UUID | None:

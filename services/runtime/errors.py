@@ -5,11 +5,15 @@ Messages must never contain a sensitive value: they name fields, not their conte
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import date
 from typing import TypeVar
 
 T = TypeVar("T")
+K = TypeVar("K")
+V = TypeVar("V")
+D = TypeVar("D", bound=date)
 
 
 class DomainError(Exception):
@@ -99,6 +103,19 @@ class Validator:
         self.check(value is None or len(value) <= limit, field, f"must be at most {limit} characters")
         self.check(value is None or "\x00" not in value, field, "must not contain NUL characters")
 
+    def enum_values(
+        self, values: Iterable[K], known: Mapping[K, V], field: str, unknown: str = "contains an unknown value"
+    ) -> list[V]:
+        """Map wire enum values to domain values; the first unknown one (or UNSPECIFIED) is a
+        violation `unknown`, formatted with `{value}`, and ends the mapping."""
+        out: list[V] = []
+        for value in values:
+            if value not in known:
+                self.check(False, field, unknown.format(value=value))
+                break
+            out.append(known[value])
+        return out
+
     def collect(self, parse: Callable[[], T]) -> T | None:
         """Run a parser; its InvalidArgument becomes violations here (so all are reported)."""
         try:
@@ -110,3 +127,9 @@ class Validator:
     def raise_if_any(self) -> None:
         if self.violations:
             raise InvalidArgument.of(self.violations)
+
+
+def check_range(start: D | None, end: D | None, field: str, description: str) -> None:
+    """INVALID_ARGUMENT on `field` when both bounds are given and the end is before the start."""
+    if start is not None and end is not None and end < start:
+        raise InvalidArgument.field(field, description)

@@ -10,6 +10,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
+from services.runtime import sequences
 from services.runtime.errors import FailedPrecondition, InvalidArgument, Validator
 
 ADDRESS_LIMITS = {
@@ -35,7 +36,7 @@ MAX_DELIVERED_TO = 200
 MAX_NOTES = 10_000
 # Clocks disagree a little: an event time up to this far ahead of ours is accepted.
 CLOCK_SKEW = timedelta(minutes=5)
-SHIPMENT_NUMBER_DIGITS = 6
+SHIPMENT_PREFIX = "SH"
 
 
 class ShipmentType(StrEnum):
@@ -103,7 +104,7 @@ CARRIER_REPORTABLE = CARRIER_SCANS | frozenset(CARRIER_STATUS_CHANGES)
 
 
 def shipment_number(year: int, n: int) -> str:
-    return f"SH-{year}-{n:0{SHIPMENT_NUMBER_DIGITS}d}"
+    return sequences.format_number(SHIPMENT_PREFIX, year, n)
 
 
 def validate_texts(v: Validator, values: dict[str, Any], prefix: str = "") -> None:

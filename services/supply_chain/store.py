@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.runtime import sequences
 from services.runtime.errors import AlreadyExists
 from services.supply_chain import domain, mapping, performance
 from services.supply_chain.tables import (
@@ -31,21 +32,8 @@ UNIQUE_MESSAGES = {
 
 
 async def next_shipment_number(session: AsyncSession, year: int) -> str:
-    """The year's next number, gap-free: the sequence row is locked (FOR UPDATE) until the
-    transaction ends, so a rolled-back shipment gives its number back and concurrent ones queue."""
-    await session.execute(
-        pg_insert(ShipmentNumberSequence)
-        .values(year=year, last_number=0)
-        .on_conflict_do_nothing(index_elements=["year"])
-    )
-    row = (
-        await session.execute(
-            select(ShipmentNumberSequence).where(ShipmentNumberSequence.year == year).with_for_update()
-        )
-    ).scalar_one()
-    row.last_number += 1
-    await session.flush()
-    return domain.shipment_number(year, row.last_number)
+    """The year's next number, gap-free (see runtime.sequences)."""
+    return await sequences.next_number(session, ShipmentNumberSequence, year, domain.SHIPMENT_PREFIX)
 
 
 async def ensure_tracking_number_free(session: AsyncSession, number: str | None, owner: uuid.UUID | None) -> None:

@@ -44,13 +44,7 @@ def require_id(raw: str, field: str) -> uuid.UUID:
 
 def enum_values(v: Validator, values: Iterable[int], known: Mapping[Any, E], field: str) -> list[E]:
     """Wire enum values to domain values; an unknown one (or UNSPECIFIED) is a violation."""
-    out: list[E] = []
-    for value in values:
-        if value not in known:
-            v.check(False, field, f"contains an unknown value ({value})")
-            break
-        out.append(known[value])
-    return out
+    return v.enum_values(values, known, field, "contains an unknown value ({value})")
 
 
 def date_range(v: Validator, start: Date, end: Date, field_from: str, field_to: str) -> tuple[date | None, date | None]:

@@ -27,6 +27,7 @@ from services.billing.validation import (
 from services.runtime.convert import date_from_pb, money_from_pb, uuid_from_str
 from services.runtime.errors import InvalidArgument, Validator
 from services.runtime.repository import get_or_404, get_versioned_for_update
+from services.runtime.sequences import next_number
 
 
 def parse_lines(v: Validator, inputs: Sequence[api.InvoiceLineInput], field: str) -> list[domain.LineInput] | None:
@@ -92,9 +93,7 @@ class DraftsApi(ApiBase):
         async with self.db.unit_of_work() as uow:
             customer = await get_or_404(uow.session, Customer, customer_id, "customer")
             domain.ensure_invoiceable(customer.status)
-            number = await store.next_number(
-                uow.session, InvoiceNumberSequence, store.INVOICE_PREFIX, invoice_date.year
-            )
+            number = await next_number(uow.session, InvoiceNumberSequence, invoice_date.year, store.INVOICE_PREFIX)
             row = Invoice(
                 id=uuid.uuid4(),
                 invoice_number=number,

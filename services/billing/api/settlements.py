@@ -20,6 +20,7 @@ from services.runtime.convert import date_from_pb, money_from_pb, uuid_from_str,
 from services.runtime.db import UnitOfWork
 from services.runtime.errors import InvalidArgument, Validator
 from services.runtime.repository import get_versioned_for_update, list_page
+from services.runtime.sequences import next_number
 
 
 class SettlementsApi(ApiBase):
@@ -87,9 +88,7 @@ class SettlementsApi(ApiBase):
                 raise InvalidArgument.field("issue_date", "must be on or after the invoice date")
             tax_credited = await self._tax_credited(uow, invoice.id)
             domain.check_credit(amount, tax, invoice.amount_due, invoice.tax_amount - tax_credited)
-            number = await store.next_number(
-                uow.session, CreditNoteNumberSequence, store.CREDIT_NOTE_PREFIX, issued_on.year
-            )
+            number = await next_number(uow.session, CreditNoteNumberSequence, issued_on.year, store.CREDIT_NOTE_PREFIX)
             note = CreditNote(
                 id=uuid.uuid4(),
                 credit_note_number=number,

@@ -27,11 +27,4 @@ class ApiBase:
 
 def enum_values(v: Validator, values: Iterable[Any], known: Mapping[Any, E], field: str) -> list[E]:
     """Map wire enum values to domain values, reporting unknown ones (and UNSPECIFIED) as a violation."""
-    out: list[E] = []
-    for value in values:
-        if value in known:
-            out.append(known[value])
-        else:
-            v.check(False, field, f"contains an unknown status ({value})")
-            break
-    return out
+    return v.enum_values(values, known, field, "contains an unknown status ({value})")

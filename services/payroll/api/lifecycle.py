@@ -34,7 +34,7 @@ class LifecycleApi(ApiBase):
     ) -> api.ApprovePayrollRunResponse:
         key = uuid_from_str(request.id, "id")
         assert key is not None
-        approver = context.current().user_id
+        approver = context.caller_id()
         now = self.clock.now()
         async with self.db.unit_of_work() as uow:
             run = await runs.lock_run(uow.session, key)

@@ -48,7 +48,7 @@ class RunsApi(ApiBase):
                 department=department,
                 status=domain.RunStatus.PENDING.value,
                 tax_rate_id=tax_rate.id,
-                created_by=context.current().user_id,
+                created_by=context.caller_id(),
                 approved_by=None,
                 approved_at=None,
                 created_at=now,

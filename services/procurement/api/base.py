@@ -17,9 +17,9 @@ from services.procurement import store
 from services.procurement.config import ProcurementConfig
 from services.procurement.pricing import LineInput, validate_line, validate_lines_count
 from services.procurement.tables import PurchaseOrder, PurchaseOrderItem
-from services.runtime import context
+from services.runtime import errors
 from services.runtime.convert import date_from_pb, money_from_pb
-from services.runtime.errors import InvalidArgument, NotFound, Validator
+from services.runtime.errors import NotFound, Validator
 from services.runtime.service import ServiceDeps
 
 E = TypeVar("E")
@@ -38,26 +38,13 @@ class ApiBase:
         return parsed if parsed is not None else self.clock.today()
 
 
-def caller_id() -> uuid.UUID | None:
-    """The user making the call (gRPC metadata x-erp-user-id), None when anonymous or the system."""
-    return context.current().user_id
-
-
 def enum_values(v: Validator, values: Iterable[int], known: dict[int, E], field: str) -> list[E]:
     """Map wire enum values to domain values, reporting unknown ones (and UNSPECIFIED) as a violation."""
-    out: list[E] = []
-    for value in values:
-        if value in known:
-            out.append(known[value])
-        else:
-            v.check(False, field, f"contains an unknown status ({value})")
-            break
-    return out
+    return v.enum_values(values, known, field, "contains an unknown status ({value})")
 
 
 def check_range(start: date | None, end: date | None, field: str) -> None:
-    if start is not None and end is not None and end < start:
-        raise InvalidArgument.field(field, "must be on or after the start of the range")
+    errors.check_range(start, end, field, "must be on or after the start of the range")
 
 
 def parse_lines(v: Validator, items: Sequence[api.PurchaseOrderItemInput], field: str) -> list[LineInput]:

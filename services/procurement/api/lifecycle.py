@@ -11,10 +11,11 @@ from typing import Any
 from erp.procurement.v1 import procurement_service_pb2 as api
 
 from services.procurement import domain, mapping, store
-from services.procurement.api.base import ORDER, ApiBase, caller_id
+from services.procurement.api.base import ORDER, ApiBase
 from services.procurement.domain import OrderStatus
 from services.procurement.purchasing import vendor_for_order
 from services.procurement.tables import PurchaseOrder
+from services.runtime.context import caller_id
 from services.runtime.convert import date_from_pb, uuid_from_str
 from services.runtime.errors import Validator
 from services.runtime.repository import get_versioned_for_update

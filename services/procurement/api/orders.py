@@ -12,7 +12,6 @@ from services.procurement import domain, mapping, store
 from services.procurement.api.base import (
     ORDER,
     ApiBase,
-    caller_id,
     check_range,
     enum_values,
     order_with_items,
@@ -27,6 +26,7 @@ from services.procurement.pricing import (
 )
 from services.procurement.purchasing import OrderDraft, create_order, new_items, vendor_for_order
 from services.procurement.tables import PurchaseOrder, PurchaseOrderItem
+from services.runtime.context import caller_id
 from services.runtime.convert import date_from_pb, money_from_pb, uuid_from_str, uuids_from_strs
 from services.runtime.errors import InvalidArgument, Validator
 from services.runtime.repository import batch_get, get_versioned_for_update, list_page

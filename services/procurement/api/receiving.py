@@ -14,10 +14,11 @@ from typing import Any
 from erp.procurement.v1 import procurement_service_pb2 as api
 
 from services.procurement import domain, mapping, performance, receiving, store
-from services.procurement.api.base import ORDER, ApiBase, caller_id
+from services.procurement.api.base import ORDER, ApiBase
 from services.procurement.domain import OrderStatus
 from services.procurement.receiving import LineState, ReceiptLineInput
 from services.procurement.tables import PurchaseOrder, PurchaseOrderReceipt
+from services.runtime.context import caller_id
 from services.runtime.convert import uuid_from_str
 from services.runtime.errors import Validator
 from services.runtime.repository import get_versioned_for_update
