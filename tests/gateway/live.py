@@ -55,7 +55,7 @@ def hub_of(app: Starlette) -> EventHub:
     return hub
 
 
-async def wait_for(predicate: Any, wait_s: float = 10.0, what: str = "condition") -> None:
+async def wait_for(predicate: Any, wait_s: float = 30.0, what: str = "condition") -> None:
     deadline = asyncio.get_running_loop().time() + wait_s
     while not predicate():
         if asyncio.get_running_loop().time() > deadline:
@@ -98,7 +98,7 @@ class WsClient:
     async def send(self, message: dict[str, Any]) -> None:
         await self.connection.send(json.dumps(message))
 
-    async def receive(self, wait_s: float = 15.0) -> dict[str, Any]:
+    async def receive(self, wait_s: float = 45.0) -> dict[str, Any]:
         raw = await asyncio.wait_for(self.connection.recv(), wait_s)
         message: dict[str, Any] = json.loads(raw)
         return message
@@ -115,7 +115,7 @@ class WsClient:
             payload["extensions"] = extensions
         await self.send({"id": id, "type": "subscribe", "payload": payload})
 
-    async def next(self, wait_s: float = 15.0) -> dict[str, Any]:
+    async def next(self, wait_s: float = 45.0) -> dict[str, Any]:
         """The payload of the next `next` message (pings answered on the way)."""
         while True:
             message = await self.receive(wait_s)
