@@ -20,9 +20,11 @@ from gateway.mutations.accounting import AccountingMutations
 from gateway.mutations.billing import BillingMutations
 from gateway.mutations.department import DepartmentMutations
 from gateway.mutations.employee import EmployeeMutations
+from gateway.mutations.finance import FinanceMutations
 from gateway.mutations.inventory import InventoryMutations
 from gateway.mutations.payroll import PayrollMutations
 from gateway.mutations.procurement import ProcurementMutations
+from gateway.mutations.supply_chain import SupplyChainMutations
 from gateway.queries.accounting import AccountingQueries
 from gateway.queries.billing import BillingQueries
 from gateway.queries.employee import EmployeeQueries
@@ -70,6 +72,8 @@ Mutation: Any = merge_types(
         InventoryMutations,
         BillingMutations,
         ProcurementMutations,
+        SupplyChainMutations,
+        FinanceMutations,
     ),
 )
 ENTITIES = [

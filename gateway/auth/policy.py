@@ -60,7 +60,10 @@ FIELD_SCOPES: dict[str, str] = {
     "Query.shipment": S_READ,
     "Query.shipments": S_READ,
     "Query.budget": F_READ,
+    "Query.carrierPerformance": S_READ,
     "Query.budgets": F_READ,
+    "Query.budgetVsActual": F_READ,
+    "Query.financialReports": F_READ,
     # ---- mutations
     "Mutation.createEmployee": E_WRITE,
     "Mutation.updateEmployee": E_WRITE,
@@ -97,6 +100,17 @@ FIELD_SCOPES: dict[str, str] = {
     "Mutation.markPurchaseOrderOrdered": PR_WRITE,
     "Mutation.approvePurchaseOrder": PR_APPROVE,
     "Mutation.receivePurchaseOrder": I_WRITE,  # receiving goods is the warehouse's work
+    "Mutation.createShipment": S_WRITE,
+    "Mutation.dispatchShipment": S_WRITE,
+    "Mutation.recordTrackingEvent": S_WRITE,
+    "Mutation.deliverShipment": S_WRITE,
+    "Mutation.cancelShipment": S_WRITE,
+    "Mutation.markShipmentReturned": S_WRITE,
+    "Mutation.markShipmentLost": S_WRITE,
+    "Mutation.allocateBudget": F_WRITE,
+    "Mutation.updateBudget": F_WRITE,
+    "Mutation.closeBudget": F_WRITE,
+    "Mutation.generateFinancialReport": F_WRITE,
     # ---- subscriptions
     "Subscription.employeeChanged": E_READ,
     "Subscription.journalEntryPosted": A_READ,
@@ -107,6 +121,8 @@ FIELD_SCOPES: dict[str, str] = {
     # ---- sensitive fields (hr)
     "Employee.socialSecurityNumber": E_SENSITIVE,
     "Employee.bankAccountNumber": E_SENSITIVE,
+    # ---- cross-service fields (more than their type's scope)
+    "Department.budgets": F_READ,
 }
 
 TYPE_SCOPES: dict[str, str] = {
@@ -139,7 +155,19 @@ TYPE_SCOPES: dict[str, str] = {
     "Shipment": S_READ,
     "ShipmentItem": S_READ,
     "TrackingEvent": S_READ,
+    "CarrierPerformance": S_READ,
+    "CarrierPerformanceSummary": S_READ,
+    "CarrierPerformanceReport": S_READ,
     "Budget": F_READ,
+    "BudgetTransaction": F_READ,
+    "BudgetVsActual": F_READ,
+    "BudgetVsActualRow": F_READ,
+    "FinancialReport": F_READ,
+    "FinancialReportSection": F_READ,
+    "FinancialReportLine": F_READ,
+    "IncomeStatementTotals": F_READ,
+    "BalanceSheetTotals": F_READ,
+    "CashFlowTotals": F_READ,
 }
 
 ROOT_TYPES = frozenset({"Query", "Mutation", "Subscription"})

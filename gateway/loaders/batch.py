@@ -48,13 +48,17 @@ def by_key(
 
 
 def grouped(
-    fetch_page: Callable[[list[str], str], Awaitable[Page[M]]], group: Callable[[M], str]
+    fetch_page: Callable[[list[str], str], Awaitable[Page[M]]],
+    group: Callable[[M], str],
+    *,
+    uuid_keys: bool = True,
 ) -> DataLoader[str, list[M]]:
-    """Children of many parents from one listing filtered by all the parents' ids, in the
-    service's order, through every page (`fetch_page(parent_ids, page_token)`)."""
+    """Children of many parents from one listing filtered by all the parents' keys (ids, or
+    names with `uuid_keys=False`), in the service's order, through every page
+    (`fetch_page(parent_keys, page_token)`)."""
 
     async def load(keys: list[str]) -> list[list[M]]:
-        wanted = valid_ids(keys)
+        wanted = _wanted(keys, uuid_keys)
         out: dict[str, list[M]] = {k: [] for k in keys}
         token = ""
         while wanted:

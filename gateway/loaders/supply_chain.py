@@ -11,7 +11,7 @@ from erp.supply_chain.v1 import supply_chain_service_pb2 as api
 from strawberry.dataloader import DataLoader
 
 from gateway.clients import Clients
-from gateway.loaders.batch import MAX_BATCH, Page, by_key, per_key
+from gateway.loaders.batch import MAX_BATCH, Page, by_key, forget, per_key
 
 
 @dataclass
@@ -24,6 +24,10 @@ class SupplyChainLoaders:
         self.shipments = by_key(self._shipments, lambda s: s.id)
         # ListTrackingHistory takes one shipment at a time: one listing per shipment (see `per_key`).
         self.tracking_history = per_key(self._history_of_shipment)
+
+    def history_changed(self, shipment_id: str) -> None:
+        """After a command: the shipment's tracking history is read again when asked for."""
+        forget(self.tracking_history, shipment_id)
 
     async def _shipments(self, ids: list[str]) -> Sequence[pb.Shipment]:
         request = api.BatchGetShipmentsRequest(ids=ids)

@@ -1,6 +1,8 @@
-"""Root query fields over the finance service: budgets."""
+"""Root query fields over the finance service: budgets, budget vs actual and financial reports."""
 
 from __future__ import annotations
+
+from datetime import date
 
 import strawberry
 from erp.finance.v1 import finance_pb2 as pb
@@ -9,6 +11,9 @@ from erp.finance.v1 import finance_service_pb2 as api
 from gateway.context import GatewayInfo
 from gateway.pagination import Connection, ServicePage, remote_connection
 from gateway.types.budget import BUDGET_STATUS, Budget, BudgetStatus
+from gateway.types.budget_vs_actual import BudgetVsActual
+from gateway.types.financial_report import REPORT_TYPE, FinancialReport, FinancialReportType
+from services.runtime.convert import date_to_pb
 
 
 @strawberry.input(description="Budgets matching all the given criteria.")
@@ -18,6 +23,13 @@ class BudgetFilter:
     quarter: int | None = None
     categories: list[str] | None = None
     statuses: list[BudgetStatus] | None = None
+
+
+@strawberry.input(description="Generated reports matching all the given criteria.")
+class FinancialReportFilter:
+    report_types: list[FinancialReportType] | None = None
+    period_start_from: date | None = strawberry.field(default=None, description="Period starts on or after.")
+    period_end_to: date | None = strawberry.field(default=None, description="Period ends on or before.")
 
 
 @strawberry.type
@@ -54,3 +66,46 @@ class FinanceQueries:
             return ServicePage(response.budgets, response.next_page_token, response.total_size)
 
         return await remote_connection(fetch, Budget.from_proto, first, after)
+
+    @strawberry.field(
+        description="Budgets of a fiscal year (of one quarter when `quarter` is given) compared with spending."
+    )
+    async def budget_vs_actual(
+        self,
+        info: GatewayInfo,
+        fiscal_year: int,
+        quarter: int | None = None,
+        departments: list[str] | None = None,
+        categories: list[str] | None = None,
+    ) -> BudgetVsActual | None:
+        request = api.GetBudgetVsActualRequest(
+            fiscal_year=fiscal_year,
+            quarter=quarter or 0,
+            departments=list(departments or ()),
+            categories=list(categories or ()),
+        )
+        response = await info.context.clients.finance.call(lambda s: s.GetBudgetVsActual(request))
+        return BudgetVsActual.from_proto(response)
+
+    @strawberry.field(description="Generated financial reports, newest first.")
+    async def financial_reports(
+        self,
+        info: GatewayInfo,
+        filter: FinancialReportFilter | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[FinancialReport]:
+        f = filter or FinancialReportFilter()
+
+        async def fetch(size: int, token: str) -> ServicePage[pb.FinancialReport]:
+            request = api.ListFinancialReportsRequest(
+                page_size=size,
+                page_token=token,
+                report_types=REPORT_TYPE.to_pb_list(f.report_types),
+                period_start_from=date_to_pb(f.period_start_from),
+                period_end_to=date_to_pb(f.period_end_to),
+            )
+            response = await info.context.clients.finance.call(lambda s: s.ListFinancialReports(request))
+            return ServicePage(response.financial_reports, response.next_page_token, response.total_size)
+
+        return await remote_connection(fetch, FinancialReport.from_proto, first, after)

@@ -1,6 +1,8 @@
-"""Root query fields over the supply chain service: shipments."""
+"""Root query fields over the supply chain service: shipments and carrier performance."""
 
 from __future__ import annotations
+
+from datetime import date
 
 import strawberry
 from erp.supply_chain.v1 import supply_chain_pb2 as pb
@@ -8,7 +10,9 @@ from erp.supply_chain.v1 import supply_chain_service_pb2 as api
 
 from gateway.context import GatewayInfo
 from gateway.pagination import Connection, ServicePage, remote_connection
+from gateway.types.carrier_performance import CarrierPerformanceReport
 from gateway.types.shipment import SHIPMENT_STATUS, Shipment, ShipmentStatus
+from services.runtime.convert import date_to_pb
 
 
 @strawberry.input(description="Shipments matching all the given criteria.")
@@ -54,3 +58,13 @@ class SupplyChainQueries:
             return ServicePage(response.shipments, response.next_page_token, response.total_size)
 
         return await remote_connection(fetch, Shipment.from_proto, first, after)
+
+    @strawberry.field(description="A carrier's delivery performance from `startDate` to `endDate` (inclusive).")
+    async def carrier_performance(
+        self, info: GatewayInfo, carrier: str, start_date: date, end_date: date
+    ) -> CarrierPerformanceReport | None:
+        request = api.GetCarrierPerformanceRequest(
+            carrier=carrier, start_date=date_to_pb(start_date), end_date=date_to_pb(end_date)
+        )
+        response = await info.context.clients.supply_chain.call(lambda s: s.GetCarrierPerformance(request))
+        return CarrierPerformanceReport.from_proto(response)

@@ -1,4 +1,5 @@
-"""The Budget entity (erp.finance.v1.Budget): money allocated to a department for a category."""
+"""The Budget entity (erp.finance.v1.Budget): money allocated to a department for a category,
+with the spending charged to it."""
 
 from __future__ import annotations
 
@@ -8,11 +9,15 @@ from decimal import Decimal
 
 import strawberry
 from erp.finance.v1 import finance_pb2 as pb
+from erp.finance.v1 import finance_service_pb2 as api
 
 from gateway.context import GatewayInfo
 from gateway.enums import ProtoEnum
+from gateway.pagination import Connection, ServicePage, remote_connection
 from gateway.refs import with_references
+from gateway.types.budget_transaction import BudgetTransaction
 from gateway.wire import amount_of, date_of, datetime_of
+from services.runtime.convert import date_to_pb
 
 
 @strawberry.enum(description="ACTIVE -> EXCEEDED (spent more than allocated); CLOSED at the end.")
@@ -68,3 +73,27 @@ class Budget:
     async def resolve_reference(cls, info: GatewayInfo, id: strawberry.ID) -> Budget | None:
         message = await info.context.loaders.finance.budgets.load(id)
         return None if message is None else cls.from_proto(message)
+
+    @strawberry.field(description="The spending charged to the budget, newest first (one listing per budget).")
+    async def transactions(
+        self,
+        info: GatewayInfo,
+        start_date: date | None = None,
+        end_date: date | None = None,
+        source_service: str | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[BudgetTransaction]:
+        async def fetch(size: int, token: str) -> ServicePage[pb.BudgetTransaction]:
+            request = api.ListBudgetTransactionsRequest(
+                budget_id=self.id,
+                page_size=size,
+                page_token=token,
+                start_date=date_to_pb(start_date),
+                end_date=date_to_pb(end_date),
+                source_service=source_service or "",
+            )
+            response = await info.context.clients.finance.call(lambda s: s.ListBudgetTransactions(request))
+            return ServicePage(response.budget_transactions, response.next_page_token, response.total_size)
+
+        return await remote_connection(fetch, BudgetTransaction.from_proto, first, after)

@@ -1,4 +1,4 @@
-"""The Department entity (erp.employee.v1.Department)."""
+"""The Department entity (erp.employee.v1.Department), with its employees and budgets."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from erp.employee.v1 import employee_pb2 as pb
 from gateway.context import GatewayInfo
 from gateway.pagination import Connection, local_connection
 from gateway.refs import with_references
+from gateway.types.budget import Budget
 from gateway.types.employee import Employee
 from gateway.wire import datetime_of
 
@@ -48,3 +49,13 @@ class Department:
     ) -> Connection[Employee]:
         members = await info.context.loaders.employee.department_employees.load(self.id)
         return local_connection(members, Employee.from_proto, first, after)
+
+    @strawberry.field(
+        description="The department's budgets (finance names them by department name), newest year first; "
+        "one ListBudgets per level of the query, whatever the number of departments."
+    )
+    async def budgets(
+        self, info: GatewayInfo, first: int | None = None, after: str | None = None
+    ) -> Connection[Budget]:
+        budgets = await info.context.loaders.finance.department_budgets.load(self.name)
+        return local_connection(budgets, Budget.from_proto, first, after)
