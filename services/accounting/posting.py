@@ -5,6 +5,14 @@ Order of locks, the same for every posting so that concurrent postings never dea
 the posting key (advisory), the fiscal period (FOR SHARE), the accounts (FOR NO KEY UPDATE,
 in code order), then the year's journal_sequences row (its upsert locks it until commit, so
 numbers are gap-free: a rolled-back posting gives its number back).
+
+Four round trips per posting: the posting-key lock (with a key); the entry already posted under
+the key together with the share-locked period (`EXISTING_AND_PERIOD`); the accounts; then ONE
+statement (`WRITE`) that takes the journal number, inserts the entry, all its lines (one
+multi-row insert from arrays) and all its ledger rows with their running balances
+(ledger.APPEND_CTES). The entry returned is built here from what was written, not read back.
+The database still checks everything, at the statement or at COMMIT (balance, open period,
+immutability and append-only triggers).
 """
 
 from __future__ import annotations
@@ -21,14 +29,62 @@ from services.accounting.tables import Account, JournalEntry, JournalEntryLine
 from services.runtime.db import UnitOfWork
 from services.runtime.errors import FieldViolation, InvalidArgument
 
-NEXT_NUMBER = text(
+LOCK_KEY = text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))")
+# The entry already posted under a posting key (none without a key) and the fiscal period
+# covering the day, share-locked (as periods.open_period_for, which creates a missing one).
+EXISTING_AND_PERIOD = text(
     """
-    INSERT INTO journal_sequences AS s (year, last_number) VALUES (:year, 1)
-    ON CONFLICT (year) DO UPDATE SET last_number = s.last_number + 1
-    RETURNING last_number
+    SELECT (SELECT e.id FROM journal_entries e WHERE e.posting_key = CAST(:key AS text)) AS existing_id,
+           p.id AS period_id, p.status, p.fiscal_year, p.period_number
+    FROM (VALUES (1)) AS one(x)
+    LEFT JOIN LATERAL (
+        SELECT id, status, fiscal_year, period_number
+        FROM fiscal_periods
+        WHERE start_date <= CAST(:day AS date) AND end_date >= CAST(:day AS date)
+        FOR SHARE
+    ) p ON true
     """
 )
-LOCK_KEY = text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))")
+
+# The journal number is formatted as domain.journal_number does (`JE-<year>-<n, 6 digits at
+# least>`); post_entry checks the two agree.
+WRITE = text(
+    f"""
+    WITH number AS (
+        INSERT INTO journal_sequences AS s (year, last_number) VALUES (CAST(:year AS integer), 1)
+        ON CONFLICT (year) DO UPDATE SET last_number = s.last_number + 1
+        RETURNING last_number
+    ), entry AS (
+        INSERT INTO journal_entries (
+            id, journal_number, entry_date, fiscal_period_id, description, reference, source_service,
+            source_id, total_debit, total_credit, status, posted_by, posted_at, reversal_of_id,
+            department, posting_key, is_closing, created_at, updated_at
+        )
+        SELECT CAST(:entry_id AS uuid),
+               CAST(:number_prefix AS text)
+                 || lpad(CAST(n.last_number AS text), greatest(6, length(CAST(n.last_number AS text))), '0'),
+               CAST(:day AS date), CAST(:fiscal_period_id AS uuid), CAST(:description AS text),
+               CAST(:reference AS text), CAST(:source_service AS text), CAST(:source_id AS uuid),
+               CAST(:total_debit AS numeric), CAST(:total_credit AS numeric), CAST(:status AS text),
+               CAST(:posted_by AS uuid), CAST(:now AS timestamptz), CAST(:reversal_of_id AS uuid),
+               CAST(:department AS text), CAST(:posting_key AS text), CAST(:is_closing AS boolean),
+               CAST(:now AS timestamptz), CAST(:now AS timestamptz)
+        FROM number n
+        RETURNING journal_number
+    ), lines AS (
+        INSERT INTO journal_entry_lines (
+            id, journal_entry_id, line_number, account_code, description, debit_amount, credit_amount, created_at
+        )
+        SELECT l.id, CAST(:entry_id AS uuid), l.line_number, l.account_code, l.description, l.debit, l.credit,
+               CAST(:now AS timestamptz)
+        FROM unnest(
+            CAST(:gl_line_ids AS uuid[]), CAST(:line_numbers AS integer[]), CAST(:gl_accounts AS text[]),
+            CAST(:line_descriptions AS text[]), CAST(:gl_debits AS numeric[]), CAST(:gl_credits AS numeric[])
+        ) AS l(id, line_number, account_code, description, debit, credit)
+    ), {ledger.APPEND_CTES.strip()}
+    SELECT entry.journal_number, number.last_number FROM entry, number
+    """
+)
 
 
 @dataclass(frozen=True)
@@ -51,21 +107,69 @@ async def post_entry(uow: UnitOfWork, draft: domain.Draft, *, now: datetime) -> 
     session = uow.session
     if draft.posting_key is not None:
         await session.execute(LOCK_KEY, {"key": draft.posting_key})
-        existing = await by_posting_key(session, draft.posting_key)
-        if existing is not None:
-            types = await account_types_of(session, existing)
-            _record_posted(uow, existing, types)
-            return Posting(existing, types, duplicate=True)
-    period = await periods.open_period_for(session, draft.entry_date, now)
+    # After the key's lock (a statement of its own, so this one's snapshot sees a posting that
+    # held the lock before us): the entry already posted under the key, and the period locked.
+    found = (await session.execute(EXISTING_AND_PERIOD, {"key": draft.posting_key, "day": draft.entry_date})).one()
+    if found.existing_id is not None:
+        existing = (
+            await session.execute(select(JournalEntry).where(JournalEntry.id == found.existing_id))
+        ).scalar_one()
+        types = await account_types_of(session, existing)
+        _record_posted(uow, existing, types)
+        return Posting(existing, types, duplicate=True)
+    if found.period_id is None:  # no period covers the day yet: create its month's
+        period_id = (await periods.open_period_for(session, draft.entry_date, now)).id
+    else:
+        domain.ensure_period_open(found.status, found.fiscal_year, found.period_number)
+        period_id = found.period_id
     locked = await accounts.lock_for_posting(session, [line.account_code for line in draft.lines])
     _check_accounts(draft, locked)
-    number = await next_journal_number(session, draft.entry_date.year)
     total_debit, total_credit = domain.totals(draft.lines)
+    entry_id = uuid.uuid4()
+    lines = [
+        JournalEntryLine(
+            id=uuid.uuid4(),
+            journal_entry_id=entry_id,
+            line_number=i,
+            account_code=line.account_code,
+            description=line.description,
+            debit_amount=line.debit,
+            credit_amount=line.credit,
+            created_at=now,
+        )
+        for i, line in enumerate(draft.lines, start=1)
+    ]
+    year = draft.entry_date.year
+    params = ledger.append_params(entry_id, draft.entry_date, now, draft.description, lines, locked)
+    params.update(
+        {
+            "year": year,
+            "number_prefix": f"JE-{year}-",
+            "fiscal_period_id": period_id,
+            "description": draft.description,
+            "reference": draft.reference,
+            "source_service": draft.source_service,
+            "source_id": draft.source_id,
+            "total_debit": total_debit,
+            "total_credit": total_credit,
+            "status": domain.EntryStatus.POSTED.value,
+            "posted_by": draft.posted_by,
+            "reversal_of_id": draft.reversal_of_id,
+            "department": draft.department,
+            "posting_key": draft.posting_key,
+            "is_closing": draft.is_closing,
+            "line_numbers": [line.line_number for line in lines],
+            "line_descriptions": [line.description for line in lines],
+        }
+    )
+    journal_number, number = (await session.execute(WRITE, params)).one()
+    if journal_number != domain.journal_number(year, int(number)):  # the SQL format drifted
+        raise AssertionError(f"journal number {journal_number} != {domain.journal_number(year, int(number))}")
     entry = JournalEntry(
-        id=uuid.uuid4(),
-        journal_number=number,
+        id=entry_id,
+        journal_number=journal_number,
         entry_date=draft.entry_date,
-        fiscal_period_id=period.id,
+        fiscal_period_id=period_id,
         description=draft.description,
         reference=draft.reference,
         source_service=draft.source_service,
@@ -76,29 +180,16 @@ async def post_entry(uow: UnitOfWork, draft: domain.Draft, *, now: datetime) -> 
         posted_by=draft.posted_by,
         posted_at=now,
         reversal_of_id=draft.reversal_of_id,
+        reversed_by_id=None,
         department=draft.department,
         posting_key=draft.posting_key,
         is_closing=draft.is_closing,
         created_at=now,
         updated_at=now,
-        lines=[
-            JournalEntryLine(
-                id=uuid.uuid4(),
-                line_number=i,
-                account_code=line.account_code,
-                description=line.description,
-                debit_amount=line.debit,
-                credit_amount=line.credit,
-                created_at=now,
-            )
-            for i, line in enumerate(draft.lines, start=1)
-        ],
+        lines=lines,
     )
-    session.add(entry)
-    await session.flush()
-    await ledger.append(session, entry, locked)
     types = {code: a.account_type for code, a in locked.items()}
-    _record_posted(uow, entry, types)
+    _record_posted(uow, entry, types, first=True)
     return Posting(entry, types)
 
 
@@ -115,14 +206,15 @@ def _check_accounts(draft: domain.Draft, locked: dict[str, Account]) -> None:
             domain.ensure_postable(code, locked[code].account_name, locked[code].is_active)
 
 
-def _record_posted(uow: UnitOfWork, entry: JournalEntry, types: dict[str, str]) -> None:
-    uow.record(mapping.journal_entry_posted(entry, types), aggregate_type="JournalEntry", aggregate_id=entry.id)
-
-
-async def next_journal_number(session: AsyncSession, year: int) -> str:
-    """JE-<year>-<6 digits>, gap-free: the year's row stays locked until this transaction ends."""
-    number = (await session.execute(NEXT_NUMBER, {"year": year})).scalar_one()
-    return domain.journal_number(year, int(number))
+def _record_posted(uow: UnitOfWork, entry: JournalEntry, types: dict[str, str], *, first: bool = False) -> None:
+    """JournalEntryPosted; a new entry's is the first event of its aggregate (version 1, no
+    look-up), a re-announcement takes the next version."""
+    uow.record(
+        mapping.journal_entry_posted(entry, types),
+        aggregate_type="JournalEntry",
+        aggregate_id=entry.id,
+        version=1 if first else None,
+    )
 
 
 async def by_posting_key(session: AsyncSession, key: str) -> JournalEntry | None:

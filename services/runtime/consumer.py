@@ -1,10 +1,21 @@
 """Durable JetStream pull consumers with idempotent handlers and a dead-letter subject.
 
-For each message: decode, then in ONE transaction insert its `processed_events` row (a
-conflict means it was applied before: skip) and run the handler; commit; then ack. A
-redelivery after a crash between commit and ack finds the row and has no second effect.
-A failing handler is retried with backoff; after `max_deliveries` attempts the message goes to
-`<root>.dlq.<service>` with the error, is acked, and can be replayed with `erp dlq replay`.
+A fetched batch is applied in ONE transaction: events already in `processed_events` are
+skipped (one query for the batch), every other event's handler runs in a SAVEPOINT of its own
+(a handler that raises rolls back only that savepoint), and at the end the batch writes, one
+statement per table, the `processed_events` rows of the applied events (with their results)
+and the event_store + outbox rows of the events their handlers recorded (each built in its
+event's call context: correlation, causation, trace), then one NOTIFY; it commits once, then
+acks the applied messages. A redelivery after a crash between commit and ack finds the row and
+has no second effect. An event applied meanwhile by a concurrent delivery makes the
+processed_events insert fail, so the batch is undone rather than applied twice.
+A failing handler's message is nak'ed with backoff after the commit; after `max_deliveries`
+attempts it goes to `<root>.dlq.<service>` with the error, is acked, and can be replayed with
+`erp dlq replay`. If the batch cannot commit (a deferred constraint, a concurrent delivery, the
+database going away), nothing of it was applied: each of its events is applied again alone, in
+a transaction of its own (`apply`: processed_events row claimed first, then the handler), and
+acked, nak'ed or dead-lettered on its own, so one bad event cannot hold back the others. A
+batch of one takes that single-event path directly.
 Every `lag_every_s` the consumer reports its lag, redeliveries and dead letters (metrics.py).
 """
 
@@ -12,18 +23,24 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
-from collections.abc import Awaitable, Callable
-from typing import Any
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, cast
 
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
+from sqlalchemy import Table, insert, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.sql.dml import Insert
+from sqlalchemy.sql.elements import TextClause
 
 from services.runtime import metrics, tracing
-from services.runtime.db import Database, UnitOfWork
+from services.runtime.db import OUTBOX_CHANNEL, Database, UnitOfWork
 from services.runtime.events import (
     H_ID,
     H_MSG_ID,
@@ -35,7 +52,7 @@ from services.runtime.events import (
     service_of,
     stream_name,
 )
-from services.runtime.tables import PROCESSED_EVENTS
+from services.runtime.tables import EVENT_STORE, OUTBOX, PROCESSED_EVENTS
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +62,8 @@ H_DLQ_ERROR = "erp-dlq-error"
 H_DLQ_SUBJECT = "erp-dlq-original-subject"
 H_DLQ_CONSUMER = "erp-dlq-consumer"
 H_DLQ_DELIVERIES = "erp-dlq-deliveries"
+
+Work = tuple[Msg, ReceivedEvent, Handler]
 
 
 def backoff_s(deliveries: int) -> float:
@@ -140,23 +159,61 @@ class EventConsumer:
                 log.warning("fetch from %s failed: %r", stream, exc)
                 await asyncio.sleep(0.5)
                 continue
-            for msg in msgs:
-                await self.handle(msg)
+            await self.handle_batch(msgs)
         with contextlib.suppress(Exception):
             await sub.unsubscribe()
 
     async def handle(self, msg: Msg) -> None:
+        """Apply one message in its own transaction, then ack (or nak / dead-letter)."""
+        work = await self._decode(msg)
+        if work is not None:
+            await self._handle_one(*work)
+
+    async def handle_batch(self, msgs: Sequence[Msg]) -> None:
+        """Apply a fetched batch in one transaction (a savepoint per event), commit, then ack
+        the applied messages and nak or dead-letter the failed ones."""
+        work = [w for w in [await self._decode(msg) for msg in msgs] if w is not None]
+        if len(work) <= 1:
+            for one in work:
+                await self._handle_one(*one)
+            return
+        try:
+            outcomes = await self.apply_batch([(event, handler) for _, event, handler in work])
+        except Exception as exc:  # the batch did not commit: nothing of it was applied
+            log.warning(
+                "%s could not commit a batch of %d events (%s: %s); applying them one by one",
+                self.service,
+                len(work),
+                type(exc).__name__,
+                exc,
+            )
+            for one in work:
+                await self._handle_one(*one)
+            return
+        for (msg, event, _), outcome in zip(work, outcomes, strict=True):
+            if isinstance(outcome, Exception):
+                await self._failed(msg, event, outcome)
+                continue
+            metrics.CONSUMER_EVENTS.labels(self.service, "applied" if outcome else "duplicate").inc()
+            await msg.ack()
+
+    async def _decode(self, msg: Msg) -> Work | None:
+        """The event and its handler; messages that cannot be decoded or that no handler
+        wants are acked here (None)."""
         headers = dict(msg.headers or {})
         try:
             event = decode(headers, msg.data)
         except UnknownEvent as exc:
             log.warning("skipping undecodable message on %s: %s", msg.subject, exc)
             await msg.ack()
-            return
+            return None
         handler = self.handlers.get(event.event_type)
         if handler is None:
             await msg.ack()
-            return
+            return None
+        return msg, event, handler
+
+    async def _handle_one(self, msg: Msg, event: ReceivedEvent, handler: Handler) -> None:
         try:
             applied = await self.apply(event, handler)
         except Exception as exc:
@@ -191,6 +248,56 @@ class EventConsumer:
         self.applied += 1
         return True
 
+    async def apply_batch(self, work: Sequence[tuple[ReceivedEvent, Handler]]) -> list[bool | Exception]:
+        """Apply events in one transaction, each handler in a savepoint; per event: True
+        (applied), False (applied before) or the exception its handler raised (its savepoint
+        rolled back). Raises when the transaction itself fails (then nothing was applied)."""
+        outcomes: list[bool | Exception] = []
+        async with self.db.unit_of_work() as batch:
+            session = batch.session
+            writes = _BatchWrites(session)
+            done = await _already_processed(session, [event.event_id for event, _ in work])
+            for event, handler in work:
+                if event.event_id in done:
+                    outcomes.append(False)
+                    continue
+                outcome = await self._apply_in_savepoint(writes, event, handler)
+                if outcome is True:
+                    done.add(event.event_id)
+                outcomes.append(outcome)
+                session.expunge_all()  # the next handler reads afresh, as in a transaction of its own
+                _restart_savepoint_names(await session.connection())
+            await writes.write()
+        self.applied += sum(1 for outcome in outcomes if outcome is True)
+        return outcomes
+
+    async def _apply_in_savepoint(
+        self, writes: _BatchWrites, event: ReceivedEvent, handler: Handler
+    ) -> bool | Exception:
+        """The handler in a savepoint (undone if it raises); then its processed_events row and
+        the events it recorded are staged (in this event's call context) for the batch's end.
+        From then on the event's effects are in the transaction: a failure there raises, so
+        the whole batch is undone rather than committed without its processed_events row."""
+        session = writes.session
+        with tracing.continued(event.call_context(), f"process {event.event_type}", tracing.SpanKind.CONSUMER):
+            uow = UnitOfWork(session, self.db.settings.subject_root)
+            try:
+                async with session.begin_nested():
+                    result = await handler(uow, event)
+            except Exception as exc:
+                return exc
+            writes.processed.append(
+                {
+                    "event_id": event.event_id,
+                    "event_type": event.event_type,
+                    "source_service": event.source_service,
+                    "result": result,
+                }
+            )
+            uow.session = cast(AsyncSession, writes)  # the flush's inserts are kept for the batch's end
+            await uow._flush_events()
+        return True
+
     async def _failed(self, msg: Msg, event: ReceivedEvent, exc: Exception) -> None:
         deliveries = msg.metadata.num_delivered or 1
         if deliveries < self.max_deliveries:
@@ -220,3 +327,77 @@ class EventConsumer:
         self.dead_lettered += 1
         metrics.CONSUMER_EVENTS.labels(self.service, "dead_lettered").inc()
         await msg.ack()
+
+
+def _restart_savepoint_names(connection: AsyncConnection) -> None:
+    """SQLAlchemy names savepoints `sa_savepoint_<n>`, n counting up per connection: in a batch
+    every savepoint would be a new statement text for asyncpg's prepared-statement cache (a
+    prepare round trip each, and the cache's useful statements evicted). Between two events no
+    savepoint is open, so the numbering may start again."""
+    sync = connection.sync_connection
+    if sync is not None and hasattr(sync, "_Connection__savepoint_seq"):
+        setattr(sync, "_Connection__savepoint_seq", 0)  # noqa: B010 (a private, name-mangled counter)
+
+
+class _BatchWrites:
+    """What a batch writes at its end, one statement per table: the processed_events rows of
+    its applied events (no ON CONFLICT: an event applied concurrently by another delivery makes
+    the batch fail, and its events are then applied one by one, where that one is a duplicate),
+    their events' event_store and outbox rows, and one NOTIFY.
+
+    It also stands in for the session while a handler's unit of work flushes its events
+    (UnitOfWork._flush_events, run in that event's call context): the event_store and outbox
+    inserts and the NOTIFY are kept; any other statement (the version look-up of unversioned
+    events) first writes what is kept, so it sees this batch's earlier events, then runs."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self.processed: list[dict[str, Any]] = []
+        self.kept: dict[Table, list[dict[str, Any]]] = {EVENT_STORE: [], OUTBOX: []}
+        self.notify = False
+
+    async def execute(self, statement: Any, params: Any = None) -> Any:
+        if isinstance(statement, Insert) and statement.table in self.kept and isinstance(params, list):
+            self.kept[cast(Table, statement.table)].extend(params)
+            return None
+        if isinstance(statement, TextClause) and statement.text.strip().upper() == f"NOTIFY {OUTBOX_CHANNEL}".upper():
+            self.notify = True
+            return None
+        await self._write_kept()
+        return await self.session.execute(statement, params)
+
+    async def _write_kept(self) -> None:
+        for table, rows in self.kept.items():
+            if rows:
+                await self.session.execute(insert(table), rows)
+                rows.clear()
+
+    async def write(self) -> None:
+        if self.processed:
+            await self.session.execute(
+                INSERT_PROCESSED,
+                {
+                    "ids": [row["event_id"] for row in self.processed],
+                    "types": [row["event_type"] for row in self.processed],
+                    "sources": [row["source_service"] for row in self.processed],
+                    "results": [json.dumps(row["result"]) if row["result"] else None for row in self.processed],
+                },
+            )
+            self.processed.clear()
+        await self._write_kept()
+        if self.notify:
+            await self.session.execute(text(f"NOTIFY {OUTBOX_CHANNEL}"))
+            self.notify = False
+
+
+INSERT_PROCESSED = text(
+    "INSERT INTO processed_events (event_id, event_type, source_service, result) "
+    "SELECT * FROM unnest(CAST(:ids AS uuid[]), CAST(:types AS text[]), CAST(:sources AS text[]), "
+    "CAST(:results AS jsonb[]))"
+)
+ALREADY_PROCESSED = text("SELECT event_id FROM processed_events WHERE event_id = ANY(CAST(:ids AS uuid[]))")
+
+
+async def _already_processed(session: AsyncSession, event_ids: list[uuid.UUID]) -> set[uuid.UUID]:
+    rows = await session.execute(ALREADY_PROCESSED, {"ids": event_ids})
+    return {row[0] for row in rows}

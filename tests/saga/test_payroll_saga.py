@@ -231,6 +231,11 @@ async def test_saga_with_every_event_delivered_twice(saga: Saga) -> None:
 
 
 async def test_saga_survives_accounting_restart(saga: Saga) -> None:
+    # Consumers apply a fetched batch (up to 100 events) in one transaction: small batches
+    # keep the run in progress for long enough to stop accounting in its middle.
+    accounting = saga.services["accounting"].consumer
+    assert accounting is not None
+    accounting.batch_size = 5
     department = await hire_department(saga, EMPLOYEES)
     run_id = await run_and_approve(saga, department)
 

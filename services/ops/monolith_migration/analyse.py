@@ -129,9 +129,7 @@ async def _null_preflight(ctx: Context, conn: asyncpg.Connection, tables: dict[s
                 and c.name not in table.deferred
             ]
             if checked:
-                counts = ", ".join(
-                    f"count(*) FILTER (WHERE ({c.expr}) IS NULL) AS {ident(c.name)}" for c in checked
-                )
+                counts = ", ".join(f"count(*) FILTER (WHERE ({c.expr}) IS NULL) AS {ident(c.name)}" for c in checked)
                 row = await conn.fetchrow(f"SELECT {counts} FROM {table.from_}")
                 assert row is not None
                 for c in checked:
@@ -232,7 +230,9 @@ def summarise(plan: Plan, result: StepResult) -> None:
     for fk in converted:
         state = f"proto {fk.proto_option}" if fk.proto_option else "NO proto option"
         info = [n for n in fk.notes if n.startswith("stored as")]
-        result.lines.append(f"  logical  {fk} [{fk.service} -> {fk.ref_service}] {state}" + "".join(f" ({n})" for n in info))
+        result.lines.append(
+            f"  logical  {fk} [{fk.service} -> {fk.ref_service}] {state}" + "".join(f" ({n})" for n in info)
+        )
         for note in fk.notes:
             if note not in info:
                 result.warnings.append(f"{fk}: {note}")

@@ -153,7 +153,8 @@ EMPLOYEE_CACHE_COLUMNS = (
 async def employee_cache(run: BackfillRun) -> int:
     if run.keys is None:
         rows = await run.src.fetch(EMPLOYEE_CACHE_SQL)
-        scope, args = "TRUE", ()
+        scope: str = "TRUE"
+        args: tuple[list[str], ...] = ()
     else:
         employees = sorted(run.keys.get("employees", set()))
         departments = sorted(run.keys.get("departments", set()))
@@ -252,9 +253,7 @@ def number_sequence(sequence: str, table: str, column: str, prefix: str) -> Call
             f"WHERE {ident(sequence)}.last_number < EXCLUDED.last_number",
             pattern,
         )
-        other = await run.dst.fetchval(
-            f"SELECT count(*) FROM {ident(table)} WHERE {ident(column)} !~ $1", pattern
-        )
+        other = await run.dst.fetchval(f"SELECT count(*) FROM {ident(table)} WHERE {ident(column)} !~ $1", pattern)
         if other:
             run.note(f"{table}.{column}: {other} numbers not of the form {prefix}-<year>-<n> (they cannot collide)")
         return int(status.split()[-1])
@@ -294,7 +293,8 @@ async def identity_sequences(run: BackfillRun) -> int:
 
 async def invoice_summary(run: BackfillRun) -> int:
     view = await run.dst.fetchrow(
-        "SELECT ispopulated, definition FROM pg_matviews WHERE schemaname = 'public' AND matviewname = 'invoice_summary'"
+        "SELECT ispopulated, definition FROM pg_matviews "
+        "WHERE schemaname = 'public' AND matviewname = 'invoice_summary'"
     )
     if view is None:
         return 0

@@ -11,7 +11,7 @@ import argparse
 import asyncio
 import os
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,7 @@ from services.ops.monolith_migration.transforms import CUTOVER_ORDER
 from services.ops.monolith_migration.verify import run_verify
 from services.ops.servers import database_server
 
-Step = Callable[[Context], Awaitable[StepResult]]
+Step = Callable[[Context], Coroutine[Any, Any, StepResult]]
 
 
 def context(ns: argparse.Namespace, settings: Any) -> Context:
@@ -77,11 +77,7 @@ def cmd_verify(ns: argparse.Namespace) -> int:
 def cmd_sync(ns: argparse.Namespace) -> int:
     return execute(
         ns,
-        [
-            lambda ctx: run_sync(
-                ctx, install_capture=ns.install, uninstall_capture=ns.uninstall, follow_s=ns.follow
-            )
-        ],
+        [lambda ctx: run_sync(ctx, install_capture=ns.install, uninstall_capture=ns.uninstall, follow_s=ns.follow)],
     )
 
 
@@ -99,9 +95,7 @@ def cmd_cutover(ns: argparse.Namespace) -> int:
 
 
 def cmd_run(ns: argparse.Namespace) -> int:
-    return execute(
-        ns, [lambda ctx: run_analyse(ctx, replace=False), run_extract, run_backfill, run_verify]
-    )
+    return execute(ns, [lambda ctx: run_analyse(ctx, replace=False), run_extract, run_backfill, run_verify])
 
 
 def _common(parser: argparse.ArgumentParser, default: object) -> None:
@@ -116,12 +110,13 @@ def register(sub: Any) -> None:
     p = sub.add_parser(
         "migrate-monolith",
         help="move a monolithic ERP database into the eight service databases (spec migration phases 1-4)",
-        description="Each step is resumable and idempotent; `run` = analyse, extract, backfill, verify.",
+        description="Each step is resumable and idempotent; without a step: run (analyse, extract, backfill, verify).",
     )
     _common(p, None)
+    p.set_defaults(func=cmd_run)  # `erp migrate-monolith --source URL` alone = run
     common = argparse.ArgumentParser(add_help=False)
     _common(common, argparse.SUPPRESS)
-    steps = p.add_subparsers(dest="step", required=True)
+    steps = p.add_subparsers(dest="step", metavar="step")
 
     s = steps.add_parser("analyse", parents=[common], help="foreign keys, ownership, preflight; write the plan")
     s.add_argument("--replace", action="store_true", help="overwrite an existing (possibly edited) plan")

@@ -35,9 +35,13 @@ def _amount(expr: str) -> str:
 
 BALANCES = f"""
 SELECT a.account_code,
-       {_amount("sum(CASE WHEN a.account_type IN ('asset', 'expense') "
-                "THEN coalesce(l.debit_amount, 0) - coalesce(l.credit_amount, 0) "
-                "ELSE coalesce(l.credit_amount, 0) - coalesce(l.debit_amount, 0) END)")} AS balance
+       {
+    _amount(
+        "sum(CASE WHEN a.account_type IN ('asset', 'expense') "
+        "THEN coalesce(l.debit_amount, 0) - coalesce(l.credit_amount, 0) "
+        "ELSE coalesce(l.credit_amount, 0) - coalesce(l.debit_amount, 0) END)"
+    )
+} AS balance
 FROM journal_entry_lines l
 JOIN journal_entries e ON e.id = l.journal_entry_id
 JOIN chart_of_accounts a ON a.account_code = l.account_code
@@ -51,7 +55,8 @@ QUESTIONS: tuple[Question, ...] = (
         "employee",
         1,
         "SELECT e.id::text, e.first_name, e.last_name, e.email, coalesce(e.status, 'active'), e.job_title, "
-        f"{_amount('e.salary')}, d.name AS department FROM employees e LEFT JOIN departments d ON d.id = e.department_id",
+        f"{_amount('e.salary')}, d.name AS department "
+        "FROM employees e LEFT JOIN departments d ON d.id = e.department_id",
     ),
     Question(
         "payroll totals per period",
@@ -84,7 +89,8 @@ QUESTIONS: tuple[Question, ...] = (
         "purchase orders",
         "procurement",
         1,
-        f"SELECT po_number, vendor_id::text, coalesce(status, 'pending'), {_amount('total_amount')} FROM purchase_orders",
+        f"SELECT po_number, vendor_id::text, coalesce(status, 'pending'), {_amount('total_amount')} "
+        "FROM purchase_orders",
     ),
     Question(
         "budgets",
@@ -142,17 +148,19 @@ async def run_compare(ctx: Context) -> StepResult:
         questions = [q for q in QUESTIONS if q.service in services]
         src = await ctx.source()
         try:
-            async with targets(ctx, services) as conns:
-                async with src.transaction(isolation="repeatable_read", readonly=True):
-                    with progress_bar(ctx, "compare", len(questions)) as advance:
-                        for q in questions:
-                            source = await src.fetch(q.source_sql)
-                            target = await conns[q.service].fetch(q.target)
-                            found = differences(q, source, target)
-                            result.problems += found
-                            state = "same" if not found else f"{len(found)} differences"
-                            result.lines.append(f"{q.name:<28} {len(source):>9,} rows: {state}")
-                            advance(1, q.name)
+            async with (
+                targets(ctx, services) as conns,
+                src.transaction(isolation="repeatable_read", readonly=True),
+            ):
+                with progress_bar(ctx, "compare", len(questions)) as advance:
+                    for q in questions:
+                        source = await src.fetch(q.source_sql)
+                        target = await conns[q.service].fetch(q.target)
+                        found = differences(q, source, target)
+                        result.problems += found
+                        state = "same" if not found else f"{len(found)} differences"
+                        result.lines.append(f"{q.name:<28} {len(source):>9,} rows: {state}")
+                        advance(1, q.name)
         finally:
             await src.close()
         result.data["questions"] = len(questions)

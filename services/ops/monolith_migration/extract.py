@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import asyncpg
 
@@ -42,6 +42,7 @@ from services.ops.monolith_migration.common import (
     timed,
 )
 from services.ops.monolith_migration.plan import Plan, PlanUnit
+from services.ops.monolith_migration.transforms import SEEDED_BY_MIGRATIONS
 from services.runtime.migrations import ensure_databases, upgrade
 
 CHUNK_BYTES = 1 << 20  # COPY data is forwarded to the target in chunks of about 1 MiB
@@ -69,7 +70,7 @@ async def pipe(
     *,
     hooks: Hooks | None = None,
     label: str = "",
-    on_bytes: object = None,
+    on_bytes: Callable[[int], None] | None = None,
 ) -> int:
     """Stream `query` from the source into `table` on the target (binary COPY); returns rows."""
     queue: asyncio.Queue[bytes | BaseException | None] = asyncio.Queue(maxsize=QUEUE_CHUNKS)
@@ -100,7 +101,7 @@ async def pipe(
             if isinstance(item, BaseException):
                 raise MigrationError(f"reading {label or table} from the monolith failed: {item}") from item
             sent += len(item)
-            if callable(on_bytes):
+            if on_bytes is not None:
                 on_bytes(len(item))
             if hooks is not None and hooks.on_chunk is not None:
                 await hooks.on_chunk(label or table, sent)
@@ -110,7 +111,11 @@ async def pipe(
     try:
         status = await dst.copy_to_table(table, source=chunks(), columns=columns, format="binary")
     except BaseException:
-        producer.cancel()
+        if not producer.done():
+            # The source is mid-COPY and cannot be stopped cleanly: drop the connection (its
+            # read-only snapshot ends with it) rather than leave it in an unusable state.
+            producer.cancel()
+            src.terminate()
         with contextlib.suppress(BaseException):
             await producer
         raise
@@ -120,7 +125,12 @@ async def pipe(
 
 
 async def copy_unit(
-    ctx: Context, plan: Plan, unit: PlanUnit, src: asyncpg.Connection, dst: asyncpg.Connection, advance: object
+    ctx: Context,
+    plan: Plan,
+    unit: PlanUnit,
+    src: asyncpg.Connection,
+    dst: asyncpg.Connection,
+    advance: Callable[[int], None],
 ) -> int:
     rows = 0
     if unit.deferred_column is not None:
@@ -137,8 +147,15 @@ async def copy_unit(
             f"WHERE t.{ident(table.key)} = d.k AND t.{ident(column.name)} IS DISTINCT FROM d.v"
         )
         return int(status.split()[-1])
+    disabled = await _disable_triggers(dst, unit.disable_triggers)
     for name in reversed(unit.tables):
-        # Rows a migration seeded (the standard chart) make way for the monolith's own.
+        present = await dst.fetchval(f"SELECT count(*) FROM {ident(name)}")
+        if present and (unit.service, name) not in SEEDED_BY_MIGRATIONS:
+            raise MigrationError(
+                f"{ctx.settings.database_name(unit.service)}.{name} already holds {present} rows this tool did not "
+                "copy: extract fills empty databases only (drop the database, or empty the table)"
+            )
+        # Rows the service's own migration seeded (the standard chart) make way for the monolith's.
         await dst.execute(f"DELETE FROM {ident(name)}")
     for name in unit.tables:
         table = plan.table(unit.service, name)
@@ -152,7 +169,28 @@ async def copy_unit(
             label=table.name,
             on_bytes=advance,
         )
+    if unit.check_sql:
+        offending = await dst.fetch(unit.check_sql)
+        if offending:
+            shown = "; ".join(", ".join(f"{k}={v}" for k, v in r.items()) for r in offending)
+            raise MigrationError(f"{unit.name}: the copy breaks the target's rules, nothing committed: {shown}")
+    for table_name, trigger in disabled:
+        await dst.execute(f"ALTER TABLE {ident(table_name)} ENABLE TRIGGER {ident(trigger)}")
     return rows
+
+
+async def _disable_triggers(dst: asyncpg.Connection, names: list[str]) -> list[tuple[str, str]]:
+    """Disable the named triggers that exist (inside the unit's transaction)."""
+    disabled = []
+    for name in names:
+        table, trigger = name.split(".", 1)
+        exists = await dst.fetchval(
+            "SELECT 1 FROM pg_trigger WHERE tgname = $1 AND tgrelid = to_regclass($2)", trigger, table
+        )
+        if exists:
+            await dst.execute(f"ALTER TABLE {ident(table)} DISABLE TRIGGER {ident(trigger)}")
+            disabled.append((table, trigger))
+    return disabled
 
 
 async def source_identity(src: asyncpg.Connection) -> str:
@@ -166,8 +204,10 @@ async def run_extract(ctx: Context, services: list[str] | None = None) -> StepRe
     with timed(result):
         plan = plan_mod.load(ctx.plan_path)
         if plan.problems:
-            raise MigrationError("the plan lists problems; fix them (or the plan) and analyse again:\n  - "
-                                 + "\n  - ".join(plan.problems))
+            raise MigrationError(
+                "the plan lists problems; fix them (or the plan) and analyse again:\n  - "
+                + "\n  - ".join(plan.problems)
+            )
         chosen = [s for s in plan.services() if services is None or s in services]
         created = await prepare_targets(ctx, chosen)
         if created:
@@ -178,7 +218,8 @@ async def run_extract(ctx: Context, services: list[str] | None = None) -> StepRe
             async with targets(ctx, chosen) as conns:
                 await _extract(ctx, plan, chosen, src, conns, result)
         finally:
-            await src.close()
+            if not src.is_closed():
+                await src.close()
     return result
 
 
@@ -210,7 +251,9 @@ async def _extract(
     captured = await capture.installed(src, ctx.source_schema)
     copied: dict[str, int] = {}
     total_rows, total_s = 0, 0.0
-    async with src.transaction(isolation="repeatable_read", readonly=True):
+    snapshot_tx = src.transaction(isolation="repeatable_read", readonly=True)
+    await snapshot_tx.start()
+    try:
         snapshot = str(await src.fetchval("SELECT pg_current_snapshot()::text"))
         with progress_bar(ctx, "extract", len(todo)) as advance:
             mb = [0.0]
@@ -226,17 +269,22 @@ async def _extract(
                 started = time.perf_counter()
                 async with dst.transaction():
                     rows = await copy_unit(ctx, plan, unit, src, dst, on_bytes)
-                    seconds = time.perf_counter() - started
+                    seconds = time.perf_counter() - started  # recorded without the commit
                     await mark_unit(dst, unit.name, rows=rows, seconds=seconds, snapshot=snapshot, database=identity)
                     await set_state(dst, "source", {"identity": identity, "plan": plan.fingerprint()})
                     if not captured:
                         uncaptured = set(await get_state(dst, "extract.uncaptured_units") or [])
                         await set_state(dst, "extract.uncaptured_units", sorted(uncaptured | {unit.name}))
+                seconds = time.perf_counter() - started  # reported with the commit (deferred checks run there)
                 copied[unit.name] = rows
                 total_rows += rows
                 total_s += seconds
                 result.lines.append(f"{unit.name:<50} {rows:>10,} rows {seconds:8.2f} s  {fmt_rate(rows, seconds)}")
                 advance(1, unit.name)
+    finally:
+        if not src.is_closed():
+            with contextlib.suppress(asyncpg.PostgresError, asyncpg.InterfaceError):
+                await snapshot_tx.rollback()  # read-only: nothing to keep
     for service in {u.service for u in todo}:
         await conns[service].execute("ANALYZE")
     result.lines.append(f"copied {total_rows:,} rows in {total_s:.1f} s ({fmt_rate(total_rows, total_s)})")

@@ -15,6 +15,7 @@ from services.ops.monolith_migration.common import MigrationError, ident
 from services.ops.monolith_migration.schema import SourceTable, TargetTable
 from services.ops.monolith_migration.transforms import (
     BACKFILLED,
+    BULK_CHECKS,
     COPY_GROUPS,
     DERIVED_TABLES,
     RULES,
@@ -88,7 +89,8 @@ class PlanTable:
     def select_keys(self, keys_param: str = "$1") -> str:
         """The source rows of some keys ($1: an array of the key type)."""
         return self.select(
-            where=f"({self.key_expr}) = ANY({keys_param}::text[]::{self.key_type}[])", from_=self.refetch_from or self.from_
+            where=f"({self.key_expr}) = ANY({keys_param}::text[]::{self.key_type}[])",
+            from_=self.refetch_from or self.from_,
         )
 
     @property
@@ -108,6 +110,8 @@ class PlanUnit:
     service: str
     tables: list[str]
     deferred_column: str | None = None
+    disable_triggers: list[str] = field(default_factory=list)  # table.trigger, replaced by check_sql
+    check_sql: str | None = None  # must return no rows before the unit commits
 
 
 @dataclass
@@ -237,9 +241,7 @@ def build_table(
     key = target.primary_key[0] if len(target.primary_key) == 1 else ""
     derived_table = DERIVED_TABLES.get((service, target.name))
     rules = RULES.get((service, target.name), TableRules())
-    deferred = sorted(
-        fk.column for fk in target.foreign_keys if fk.use_alter and fk.ref_table != target.name
-    )
+    deferred = sorted(fk.column for fk in target.foreign_keys if fk.use_alter and fk.ref_table != target.name)
     if derived_table is not None:
         columns = [
             PlanColumn(
@@ -252,8 +254,15 @@ def build_table(
             for name in derived_table.columns
         ]
         table = PlanTable(
-            service, target.name, None, f"({derived_table.sql.strip()}) s", key, None, columns,
-            deferred=deferred, inputs=list(derived_table.inputs),
+            service,
+            target.name,
+            None,
+            f"({derived_table.sql.strip()}) s",
+            key,
+            None,
+            columns,
+            deferred=deferred,
+            inputs=list(derived_table.inputs),
         )
         return table, problems
     st = source.get(target.name)
@@ -268,9 +277,7 @@ def build_table(
             continue
         if col.name in rules.columns:
             d = rules.columns[col.name]
-            columns.append(
-                PlanColumn(col.name, col.base_type, d.expr, "derived", d.compare, d.keep_on_update, d.why)
-            )
+            columns.append(PlanColumn(col.name, col.base_type, d.expr, "derived", d.compare, d.keep_on_update, d.why))
             continue
         sc = st.column(col.name)
         if sc is None:
@@ -336,7 +343,19 @@ def units_for(service: str, tables: dict[str, PlanTable], targets: dict[str, Tar
         pick = min(ready, key=lambda n: names.index(n.split("+")[0]))
         ordered.append(pick)
         del remaining[pick]
-    units = [PlanUnit(f"{service}.{node}", service, node.split("+")) for node in ordered]
+    units = []
+    for node in ordered:
+        name = f"{service}.{node}"
+        bulk = BULK_CHECKS.get(name)
+        units.append(
+            PlanUnit(
+                name,
+                service,
+                node.split("+"),
+                disable_triggers=list(bulk.triggers) if bulk else [],
+                check_sql=bulk.check_sql.strip() if bulk else None,
+            )
+        )
     for t in tables.values():
         for column in t.deferred:
             units.append(PlanUnit(f"{service}.{t.table}.{column}", service, [t.table], deferred_column=column))

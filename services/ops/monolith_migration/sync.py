@@ -107,9 +107,7 @@ class ServiceStats:
     notes: list[str] = field(default_factory=list)
 
     def line(self, service: str) -> str:
-        tables = ", ".join(
-            f"{t} +{i}/~{u}/-{d}" for t, (i, u, d) in self.written.items() if i or u or d
-        )
+        tables = ", ".join(f"{t} +{i}/~{u}/-{d}" for t, (i, u, d) in self.written.items() if i or u or d)
         caches = ", ".join(f"{b} {n}" for b, n in self.backfilled.items() if n)
         return (
             f"{service:<13} {self.changes:>6} changes ({self.skipped} already in the copy)"
@@ -125,24 +123,37 @@ async def cutover_status(conn: asyncpg.Connection) -> str | None:
 
 
 async def horizon(src: asyncpg.Connection, timeout_s: float = HORIZON_TIMEOUT_S) -> int:
-    """The highest seq whose fate is sealed (see the module doc)."""
+    """The highest seq whose fate is sealed: read the last seq handed out, then wait until every
+    transaction that was writing to the change table at that moment has ended. A writer takes
+    its ROW EXCLUSIVE lock on the change table before it draws a seq and keeps it until it ends,
+    so no change <= the returned seq can still commit later; writers that draw a seq afterwards
+    get a higher one. Only those writers are waited for (not unrelated transactions), and
+    nothing is blocked."""
     high = await src.fetchval(
         "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM "
         + str(await src.fetchval("SELECT pg_get_serial_sequence($1, 'seq')", capture.CHANGES))
     )
-    snapshot = await src.fetchval("SELECT pg_current_snapshot()::text")
+    holders = _WRITERS + " AND pid <> pg_backend_pid()"
+    writing = [r[0] for r in await src.fetch(holders, capture.CHANGES)]
     deadline = time.monotonic() + timeout_s
-    while True:
-        running = await src.fetch(
-            "SELECT x::text FROM pg_snapshot_xip($1::text::pg_snapshot) AS x WHERE pg_xact_status(x) = 'in progress'",
-            snapshot,
-        )
-        if not running:
-            return int(high)
+    while writing:
+        writing = [
+            r[0] for r in await src.fetch(holders + " AND virtualtransaction = ANY($2)", capture.CHANGES, writing)
+        ]
+        if not writing:
+            break
         if time.monotonic() > deadline:
-            ids = ", ".join(r[0] for r in running)
-            raise MigrationError(f"monolith transactions {ids} are still open after {timeout_s:.0f} s; sync again later")
+            raise MigrationError(
+                f"monolith transactions {', '.join(writing)} are still open after {timeout_s:.0f} s; sync again later"
+            )
         await asyncio.sleep(0.05)
+    return int(high)
+
+
+_WRITERS = (
+    "SELECT DISTINCT virtualtransaction FROM pg_locks "
+    "WHERE relation = $1::regclass AND mode = 'RowExclusiveLock' AND granted"
+)
 
 
 def _employee_db(ctx: Context) -> Database:
@@ -317,8 +328,12 @@ async def record_employee_events(
 
     departments = diffs.get("departments", TableDiff())
     for row in departments.inserted:
-        emit(mapping.department_created(Department(**_fields(row, ("id", *DEPARTMENT_FIELDS)))), "Department",
-             row["id"], None)
+        emit(
+            mapping.department_created(Department(**_fields(row, ("id", *DEPARTMENT_FIELDS)))),
+            "Department",
+            row["id"],
+            None,
+        )
     for before, after in departments.updated:
         changed = [f for f in DEPARTMENT_FIELDS if before[f] != after[f]]
         if changed:
@@ -328,7 +343,9 @@ async def record_employee_events(
     wanted = {r["department_id"] for r in employees.inserted} | {a["department_id"] for _, a in employees.updated}
     names = {
         r["id"]: r["name"]
-        for r in await conn.fetch("SELECT id, name FROM departments WHERE id = ANY($1::uuid[])", [w for w in wanted if w])
+        for r in await conn.fetch(
+            "SELECT id, name FROM departments WHERE id = ANY($1::uuid[])", [w for w in wanted if w]
+        )
     }
     for row in employees.inserted:
         emp = Employee(**_fields(row, ("id", "version", *EMPLOYEE_FIELDS)))
@@ -373,11 +390,9 @@ def _fields(row: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
 # ---- one service ---------------------------------------------------------------------------------
 
 
-async def _changes(
-    src: asyncpg.Connection, after: int, upto: int, tables: list[str]
-) -> list[Change]:
+async def _changes(src: asyncpg.Connection, after: int, upto: int, tables: list[str]) -> list[Change]:
     rows = await src.fetch(
-        f"SELECT seq, txid::text::bigint AS txid, table_name, op, pk, \"row\", old FROM {capture.CHANGES} "
+        f'SELECT seq, txid::text::bigint AS txid, table_name, op, pk, "row", old FROM {capture.CHANGES} '
         f"WHERE seq > $1 AND seq <= $2 AND table_name = ANY($3::text[]) ORDER BY seq LIMIT {BATCH}",
         after,
         upto,
@@ -490,8 +505,9 @@ async def apply_batch(
             stats.backfilled[backfill.name] = stats.backfilled.get(backfill.name, 0) + n
 
 
-async def sync_pass(ctx: Context, plan: Plan, src: asyncpg.Connection, conns: dict[str, asyncpg.Connection],
-                    result: StepResult) -> dict[str, ServiceStats]:
+async def sync_pass(
+    ctx: Context, plan: Plan, src: asyncpg.Connection, conns: dict[str, asyncpg.Connection], result: StepResult
+) -> dict[str, ServiceStats]:
     if not await capture.installed(src, ctx.source_schema):
         raise MigrationError("change capture is not installed on the monolith: run `sync --install` first")
     upto = await horizon(src)
@@ -509,6 +525,15 @@ async def sync_pass(ctx: Context, plan: Plan, src: asyncpg.Connection, conns: di
         if db is not None:
             await db.dispose()
     result.data["horizon"] = upto
+    services = result.data.setdefault("services", {})
+    for service, stats in out.items():
+        seen = services.setdefault(service, {"changes": 0, "skipped": 0, "events": 0, "written": {}})
+        seen["changes"] += stats.changes
+        seen["skipped"] += stats.skipped
+        seen["events"] += stats.events
+        for table, counts in stats.written.items():
+            previous = seen["written"].get(table, [0, 0, 0])
+            seen["written"][table] = [a + b for a, b in zip(previous, counts, strict=True)]
     for service, stats in out.items():
         result.lines.append(stats.line(service) + ("  [cut over: own tables skipped]" if service in owned else ""))
         result.lines += [f"  note: {n}" for n in stats.notes]
@@ -554,7 +579,9 @@ async def run_sync(
             async with targets(ctx, services) as conns:
                 for conn in conns.values():
                     await ensure_state(conn)
-                uncaptured = sorted({u for c in conns.values() for u in (await get_state(c, "extract.uncaptured_units")) or []})
+                uncaptured = sorted(
+                    {u for c in conns.values() for u in (await get_state(c, "extract.uncaptured_units")) or []}
+                )
                 if uncaptured:
                     result.warnings.append(
                         f"{len(uncaptured)} units were copied before change capture was installed: monolith writes "
@@ -564,7 +591,12 @@ async def run_sync(
                     await sync_pass(ctx, plan, src, conns, result)
                     if follow_s is None:
                         break
-                    await asyncio.sleep(follow_s)
+                    ctx.console.print("\n".join(result.lines))  # one summary per pass
+                    result.lines.clear()
+                    try:
+                        await asyncio.sleep(follow_s)
+                    except asyncio.CancelledError:  # Ctrl-C ends a follow loop between passes
+                        break
         finally:
             await src.close()
     return result
