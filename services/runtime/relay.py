@@ -239,7 +239,9 @@ class OutboxRelay:
 
     async def _send(self, wave: list[_Row]) -> tuple[dict[asyncio.Future[PubAck], _Row], bool]:
         """publish_async every row of `wave` in order; stops at the first publish that raises
-        (connection closed, reconnect buffer full, too many pending acks)."""
+        (connection closed, reconnect buffer full). No `wait_stall` (a timer per message): every
+        future is resolved or cancelled before the round ends and a wave is at most a batch, so
+        nats-py's pending-ack slots (4,000) never run out."""
         futures: dict[asyncio.Future[PubAck], _Row] = {}
         for row in wave:
             try:
