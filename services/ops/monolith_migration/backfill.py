@@ -42,6 +42,7 @@ from services.ops.monolith_migration.common import (
     Context,
     StepResult,
     ident,
+    pipe,
     progress_bar,
     targets,
     timed,
@@ -56,8 +57,9 @@ async def merge(
     table: str,
     key: Sequence[str],
     columns: Sequence[str],
-    records: Sequence[Sequence[Any]],
+    records: Sequence[Sequence[Any]] = (),
     *,
+    stream: tuple[asyncpg.Connection, str] | None = None,
     delete_scope: str | None = "TRUE",
     scope_args: Sequence[Any] = (),
     insert_only: bool = False,
@@ -66,12 +68,15 @@ async def merge(
 ) -> int:
     """Make `table` hold `records` (inside the caller's transaction): insert missing rows, update
     differing ones, delete rows in `delete_scope` (SQL on alias t; None = never) that `records`
-    lacks. `touch` columns get their expression only on rows that are written; `keep` columns are
-    written on insert only. Returns rows written."""
+    lacks (or the rows `stream` = (source connection, query) yields, piped with binary COPY: the
+    query must produce the table's column types). `touch` columns get their expression only on rows
+    that are written; `keep` columns are written on insert only. Returns rows written."""
     tmp = f"erp_merge_{next(_tmp_counter)}"
     cols = ", ".join(ident(c) for c in columns)
     await dst.execute(f"CREATE TEMP TABLE {tmp} ON COMMIT DROP AS SELECT {cols} FROM {ident(table)} WITH NO DATA")
-    if records:
+    if stream is not None:
+        await pipe(stream[0], stream[1], dst, tmp, list(columns))
+    elif records:
         await dst.copy_records_to_table(tmp, records=list(records), columns=list(columns))
     non_key = [c for c in columns if c not in key and c not in keep]
     touch = touch or {}
@@ -130,9 +135,9 @@ class Backfill:
 # ---- payroll -------------------------------------------------------------------------------------
 
 EMPLOYEE_CACHE_SQL = """
-SELECT e.id AS employee_id, e.first_name, e.last_name, e.email, e.salary::numeric AS salary, d.name AS department,
-       e.department_id, coalesce(e.status, 'active') AS status, e.hire_date, e.termination_date,
-       coalesce(e.version, 1) AS employee_version
+SELECT e.id::uuid AS employee_id, e.first_name::text, e.last_name::text, e.email::text, e.salary::numeric AS salary,
+       d.name::text AS department, e.department_id::uuid, coalesce(e.status, 'active')::text AS status,
+       e.hire_date::date, e.termination_date::date, coalesce(e.version, 1)::integer AS employee_version
 FROM employees e LEFT JOIN departments d ON d.id = e.department_id
 """
 EMPLOYEE_CACHE_COLUMNS = (
@@ -152,9 +157,14 @@ EMPLOYEE_CACHE_COLUMNS = (
 
 async def employee_cache(run: BackfillRun) -> int:
     if run.keys is None:
-        rows = await run.src.fetch(EMPLOYEE_CACHE_SQL)
-        scope: str = "TRUE"
-        args: tuple[list[str], ...] = ()
+        return await merge(
+            run.dst,
+            "employee_cache",
+            ["employee_id"],
+            EMPLOYEE_CACHE_COLUMNS,
+            stream=(run.src, EMPLOYEE_CACHE_SQL),
+            touch={"last_synced_at": "now()"},
+        )
     else:
         employees = sorted(run.keys.get("employees", set()))
         departments = sorted(run.keys.get("departments", set()))
@@ -165,15 +175,14 @@ async def employee_cache(run: BackfillRun) -> int:
             employees,
             departments,
         )
-        scope, args = "t.employee_id = ANY($1::text[]::uuid[])", (employees,)
     return await merge(
         run.dst,
         "employee_cache",
         ["employee_id"],
         EMPLOYEE_CACHE_COLUMNS,
         [tuple(r) for r in rows],
-        delete_scope=scope,
-        scope_args=args,
+        delete_scope="t.employee_id = ANY($1::text[]::uuid[])",
+        scope_args=(employees,),
         touch={"last_synced_at": "now()"},
     )
 
@@ -211,14 +220,23 @@ async def accounting_data_cache(run: BackfillRun) -> int:
 
 
 APPLIED_SQL = """
-SELECT id AS journal_entry_id, journal_number, entry_date, source_service
+SELECT id::uuid AS journal_entry_id, journal_number::text, entry_date::date, source_service::text
 FROM journal_entries WHERE coalesce(status, 'posted') <> 'draft'
 """
+APPLIED_COLUMNS = ("journal_entry_id", "journal_number", "entry_date", "source_service")
 
 
 async def applied_journal_entries(run: BackfillRun) -> int:
     if run.keys is None:
-        rows = await run.src.fetch(APPLIED_SQL)
+        return await merge(
+            run.dst,
+            "applied_journal_entries",
+            ["journal_entry_id"],
+            APPLIED_COLUMNS,
+            stream=(run.src, APPLIED_SQL),
+            delete_scope=None,
+            insert_only=True,
+        )
     else:
         ids = sorted(run.keys.get("journal_entries", set()))
         if not ids:
@@ -228,7 +246,7 @@ async def applied_journal_entries(run: BackfillRun) -> int:
         run.dst,
         "applied_journal_entries",
         ["journal_entry_id"],
-        ["journal_entry_id", "journal_number", "entry_date", "source_service"],
+        APPLIED_COLUMNS,
         [tuple(r) for r in rows],
         delete_scope=None,
         insert_only=True,

@@ -21,6 +21,9 @@ CHANGES = f"{STATE_SCHEMA}.erp_changes"
 CAPTURE_TRIGGER = "erp_capture"
 TRUNCATE_TRIGGER = "erp_capture_truncate"
 READONLY_TRIGGER = "erp_readonly"
+# Creating a trigger waits for the writers in flight on its table and holds back new ones until the
+# transaction ends: give up (and let the operator retry) rather than stall the monolith.
+LOCK_TIMEOUT = "SET LOCAL lock_timeout = '10s'"
 
 INSTALL = (
     f"CREATE SCHEMA IF NOT EXISTS {STATE_SCHEMA}",
@@ -87,6 +90,7 @@ async def install(conn: asyncpg.Connection, schema: str, tables: dict[str, tuple
     """Install capture on `tables` (name -> primary key columns); returns the tables newly covered."""
     added: list[str] = []
     async with conn.transaction():
+        await conn.execute(LOCK_TIMEOUT)
         for statement in INSTALL:
             await conn.execute(statement)
         have = await tables_with(conn, schema, CAPTURE_TRIGGER)
@@ -123,6 +127,7 @@ async def make_read_only(conn: asyncpg.Connection, schema: str, tables: list[str
     writers in flight on each table, so once this commits no write to them can still be pending."""
     added: list[str] = []
     async with conn.transaction():
+        await conn.execute(LOCK_TIMEOUT)
         for statement in INSTALL:
             await conn.execute(statement)
         have = await tables_with(conn, schema, READONLY_TRIGGER)

@@ -15,6 +15,8 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
+import asyncpg
+
 from services.ops.monolith_migration.analyse import run_analyse
 from services.ops.monolith_migration.backfill import run_backfill
 from services.ops.monolith_migration.common import DEFAULT_PLAN, Context, MigrationError, StepResult
@@ -51,6 +53,9 @@ def execute(ns: argparse.Namespace, steps: list[Step]) -> int:
                 result = asyncio.run(step(ctx))
             except MigrationError as exc:
                 print(f"erp migrate-monolith: {exc}", file=sys.stderr)
+                return 2
+            except (asyncpg.PostgresError, OSError) as exc:  # a server refused or is unreachable
+                print(f"erp migrate-monolith: {type(exc).__name__}: {exc}", file=sys.stderr)
                 return 2
             print(result.render(), flush=True)
             if not result.ok:

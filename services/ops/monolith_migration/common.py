@@ -3,6 +3,7 @@ summaries, and the canonical text forms the checksums compare."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import time
@@ -20,6 +21,8 @@ from services.runtime.settings import Settings, to_libpq_url
 STATE_SCHEMA = "erp_migration"
 APPLICATION = "erp-migrate-monolith"
 DEFAULT_PLAN = Path("monolith-migration") / "plan.json"
+CHUNK_BYTES = 1 << 20  # COPY data is forwarded to the target in chunks of about 1 MiB
+QUEUE_CHUNKS = 8
 
 STATE_DDL = (
     f"CREATE SCHEMA IF NOT EXISTS {STATE_SCHEMA}",
@@ -219,6 +222,69 @@ async def targets(ctx: Context, services: list[str]) -> AsyncIterator[dict[str, 
     finally:
         for conn in conns.values():
             await conn.close()
+
+
+async def pipe(
+    src: asyncpg.Connection,
+    query: str,
+    dst: asyncpg.Connection,
+    table: str,
+    columns: list[str],
+    *,
+    hooks: Hooks | None = None,
+    label: str = "",
+    on_bytes: Callable[[int], None] | None = None,
+) -> int:
+    """Stream `query` from the source into `table` on the target (binary COPY); returns rows."""
+    queue: asyncio.Queue[bytes | BaseException | None] = asyncio.Queue(maxsize=QUEUE_CHUNKS)
+    buffer = bytearray()
+
+    async def sink(data: bytes) -> None:
+        buffer.extend(data)
+        if len(buffer) >= CHUNK_BYTES:
+            await queue.put(bytes(buffer))
+            buffer.clear()
+
+    async def produce() -> None:
+        try:
+            await src.copy_from_query(query, output=sink, format="binary")
+        except BaseException as exc:
+            await queue.put(exc)
+            raise
+        if buffer:
+            await queue.put(bytes(buffer))
+        await queue.put(None)
+
+    async def chunks() -> AsyncIterator[bytes]:
+        sent = 0
+        while True:
+            item = await queue.get()
+            if item is None:
+                return
+            if isinstance(item, BaseException):
+                raise MigrationError(f"reading {label or table} from the monolith failed: {item}") from item
+            sent += len(item)
+            if on_bytes is not None:
+                on_bytes(len(item))
+            if hooks is not None and hooks.on_chunk is not None:
+                await hooks.on_chunk(label or table, sent)
+            yield item
+
+    producer = asyncio.create_task(produce())
+    try:
+        status = await dst.copy_to_table(table, source=chunks(), columns=columns, format="binary")
+    except BaseException:
+        if not producer.done():
+            # The source is mid-COPY and cannot be stopped cleanly: drop the connection (its
+            # read-only snapshot ends with it) rather than leave it in an unusable state.
+            producer.cancel()
+            src.terminate()
+        with contextlib.suppress(BaseException):
+            await producer
+        raise
+    with contextlib.suppress(MigrationError):
+        await producer
+    return int(str(status).split()[-1])
 
 
 # ---- SQL text helpers ------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 
 import asyncpg
 
@@ -27,7 +27,6 @@ from services.ops.monolith_migration import capture
 from services.ops.monolith_migration import plan as plan_mod
 from services.ops.monolith_migration.common import (
     Context,
-    Hooks,
     MigrationError,
     StepResult,
     done_units,
@@ -36,6 +35,7 @@ from services.ops.monolith_migration.common import (
     get_state,
     ident,
     mark_unit,
+    pipe,
     progress_bar,
     set_state,
     targets,
@@ -44,9 +44,6 @@ from services.ops.monolith_migration.common import (
 from services.ops.monolith_migration.plan import Plan, PlanUnit
 from services.ops.monolith_migration.transforms import SEEDED_BY_MIGRATIONS
 from services.runtime.migrations import ensure_databases, upgrade
-
-CHUNK_BYTES = 1 << 20  # COPY data is forwarded to the target in chunks of about 1 MiB
-QUEUE_CHUNKS = 8
 
 
 async def prepare_targets(ctx: Context, services: list[str]) -> list[str]:
@@ -59,69 +56,6 @@ async def prepare_targets(ctx: Context, services: list[str]) -> list[str]:
         for conn in conns.values():
             await ensure_state(conn)
     return created
-
-
-async def pipe(
-    src: asyncpg.Connection,
-    query: str,
-    dst: asyncpg.Connection,
-    table: str,
-    columns: list[str],
-    *,
-    hooks: Hooks | None = None,
-    label: str = "",
-    on_bytes: Callable[[int], None] | None = None,
-) -> int:
-    """Stream `query` from the source into `table` on the target (binary COPY); returns rows."""
-    queue: asyncio.Queue[bytes | BaseException | None] = asyncio.Queue(maxsize=QUEUE_CHUNKS)
-    buffer = bytearray()
-
-    async def sink(data: bytes) -> None:
-        buffer.extend(data)
-        if len(buffer) >= CHUNK_BYTES:
-            await queue.put(bytes(buffer))
-            buffer.clear()
-
-    async def produce() -> None:
-        try:
-            await src.copy_from_query(query, output=sink, format="binary")
-        except BaseException as exc:
-            await queue.put(exc)
-            raise
-        if buffer:
-            await queue.put(bytes(buffer))
-        await queue.put(None)
-
-    async def chunks() -> AsyncIterator[bytes]:
-        sent = 0
-        while True:
-            item = await queue.get()
-            if item is None:
-                return
-            if isinstance(item, BaseException):
-                raise MigrationError(f"reading {label or table} from the monolith failed: {item}") from item
-            sent += len(item)
-            if on_bytes is not None:
-                on_bytes(len(item))
-            if hooks is not None and hooks.on_chunk is not None:
-                await hooks.on_chunk(label or table, sent)
-            yield item
-
-    producer = asyncio.create_task(produce())
-    try:
-        status = await dst.copy_to_table(table, source=chunks(), columns=columns, format="binary")
-    except BaseException:
-        if not producer.done():
-            # The source is mid-COPY and cannot be stopped cleanly: drop the connection (its
-            # read-only snapshot ends with it) rather than leave it in an unusable state.
-            producer.cancel()
-            src.terminate()
-        with contextlib.suppress(BaseException):
-            await producer
-        raise
-    with contextlib.suppress(MigrationError):
-        await producer
-    return int(str(status).split()[-1])
 
 
 async def copy_unit(

@@ -31,6 +31,7 @@ from services.ops.monolith_migration.common import (
     canonical,
     get_state,
     ident,
+    pipe,
     progress_bar,
     row_hash,
     targets,
@@ -42,7 +43,6 @@ from services.ops.refs import cross_service_references
 
 BUCKETS = 256
 SHOW = 10
-REF_BATCH = 10_000
 
 
 @dataclass(frozen=True)
@@ -204,21 +204,39 @@ async def orphans(ref: Ref, conns: dict[str, asyncpg.Connection]) -> tuple[list[
     if rt is None or rt.column(ref.column) is None or ot is None or (oc := ot.column(ref.owner_column)) is None:
         return [], f"{ref}: column not in the target schema"
     col, tcol = ident(ref.column), ident(ref.owner_column)
-    values = [
-        r[0] for r in await source.fetch(f"SELECT DISTINCT {col}::text FROM {ident(ref.table)} WHERE {col} IS NOT NULL")
-    ]
-    missing: list[str] = []
-    for i in range(0, len(values), REF_BATCH):
-        chunk = values[i : i + REF_BATCH]
+    if source is owner:  # a reference inside one database without a constraint
         rows = await owner.fetch(
-            f"SELECT v FROM unnest($1::text[]) AS v EXCEPT SELECT {tcol}::text FROM {ident(ref.owner_table)} "
-            f"WHERE {tcol} = ANY($1::text[]::{oc.base_type}[])",
-            chunk,
+            f"SELECT DISTINCT {col}::text FROM {ident(ref.table)} r WHERE {col} IS NOT NULL AND NOT EXISTS "
+            f"(SELECT 1 FROM {ident(ref.owner_table)} o WHERE o.{tcol} = CAST(r.{col} AS {oc.base_type})) ORDER BY 1"
         )
-        missing.extend(sorted(r[0] for r in rows))
+        return await _listed(ref, source, rt.primary_key, [r[0] for r in rows])
+    # across databases: the distinct values stream into the owner's database (binary COPY), one anti-join there
+    async with owner.transaction():
+        await owner.execute(f"CREATE TEMP TABLE erp_refs (v {oc.base_type}) ON COMMIT DROP")
+        await pipe(
+            source,
+            f"SELECT DISTINCT CAST({col} AS {oc.base_type}) FROM {ident(ref.table)} WHERE {col} IS NOT NULL",
+            owner,
+            "erp_refs",
+            ["v"],
+        )
+        missing = [
+            r[0]
+            for r in await owner.fetch(
+                f"SELECT v::text FROM erp_refs r WHERE NOT EXISTS "
+                f"(SELECT 1 FROM {ident(ref.owner_table)} o WHERE o.{tcol} = r.v) ORDER BY 1"
+            )
+        ]
+    return await _listed(ref, source, rt.primary_key, missing)
+
+
+async def _listed(
+    ref: Ref, source: asyncpg.Connection, primary_key: tuple[str, ...], missing: list[str]
+) -> tuple[list[str], str | None]:
     if not missing:
         return [], None
-    key = rt.primary_key[0] if rt.primary_key else ref.column
+    col = ident(ref.column)
+    key = primary_key[0] if primary_key else ref.column
     rows = await source.fetch(
         f"SELECT {ident(key)}::text AS k, {col}::text AS v FROM {ident(ref.table)} WHERE {col}::text = ANY($1::text[]) "
         f"ORDER BY 2, 1 LIMIT {SHOW * 2}",
