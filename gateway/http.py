@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from starlette.datastructures import QueryParams
@@ -44,23 +45,28 @@ class Params:
     extensions: dict[str, Any] | None
 
 
-def _accepted(accept: str) -> dict[str, float]:
+_ZERO, _ONE = Decimal(0), Decimal(1)
+
+
+def _accepted(accept: str) -> dict[str, Decimal]:
     """Media ranges of an Accept header with their quality."""
-    out: dict[str, float] = {}
+    out: dict[str, Decimal] = {}
     for part in accept.split(","):
         pieces = [p.strip() for p in part.split(";")]
         media = pieces[0].lower()
         if not media:
             continue
-        quality = 1.0
+        quality = _ONE
         for parameter in pieces[1:]:
             name, _, value = parameter.partition("=")
             if name.strip().lower() == "q":
                 try:
-                    quality = float(value)
-                except ValueError:
-                    quality = 0.0
-        out[media] = max(quality, out.get(media, 0.0))
+                    quality = Decimal(value.strip())
+                except InvalidOperation:
+                    quality = _ZERO
+                if not quality.is_finite():
+                    quality = _ZERO
+        out[media] = max(quality, out.get(media, _ZERO))
     return out
 
 
@@ -69,8 +75,8 @@ def negotiate(accept: str | None) -> str | None:
     if not accept or not accept.strip():
         return JSON
     ranges = _accepted(accept)
-    graphql_q = ranges.get(GRAPHQL_RESPONSE, 0.0)
-    json_q = max(ranges.get(JSON, 0.0), ranges.get("application/*", 0.0), ranges.get("*/*", 0.0))
+    graphql_q = ranges.get(GRAPHQL_RESPONSE, _ZERO)
+    json_q = max(ranges.get(JSON, _ZERO), ranges.get("application/*", _ZERO), ranges.get("*/*", _ZERO))
     if graphql_q > 0 and graphql_q >= json_q:
         return GRAPHQL_RESPONSE
     if json_q > 0:

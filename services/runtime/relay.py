@@ -141,7 +141,7 @@ class OutboxRelay:
             "FROM outbox WHERE published_at IS NULL"
         )
         metrics.OUTBOX_BACKLOG.labels(self.db.service).set(int(row["n"]))
-        metrics.OUTBOX_OLDEST.labels(self.db.service).set(float(row["age"]))
+        metrics.OUTBOX_OLDEST.labels(self.db.service).set(row["age"])  # a Decimal; the gauge converts it
 
     async def _wait_wake_or_stop(self, stop: asyncio.Event) -> None:
         waiters = [asyncio.create_task(self._wake.wait()), asyncio.create_task(stop.wait())]
