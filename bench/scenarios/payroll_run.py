@@ -8,8 +8,8 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from datetime import date
-from typing import TYPE_CHECKING
+from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 import grpc
 from erp.payroll.v1 import payroll_pb2 as pay_pb
@@ -34,9 +34,51 @@ FULL_RUN = 10_000
 GROSS = "SELECT sum(gross_pay) FROM payroll_records WHERE pay_period_start = $1 AND pay_period_end = $2"
 # A run is `processing` while any record is; then processed (all posted) or failed (some rejected).
 SETTLED = {pay_pb.PAYROLL_RUN_STATUS_PROCESSED, pay_pb.PAYROLL_RUN_STATUS_FAILED}
+# Where the saga's time goes, from the services' own timestamps (seconds after the approval
+# returned): the last request published by payroll's relay, the last batch accounting began,
+# the last answer published by accounting's relay, the last batch payroll began.
+STAGES = {
+    "payroll": [
+        (
+            "requests_published",
+            "SELECT max(published_at) FROM outbox WHERE event_type = $1 AND created_at >= $2",
+            "erp.payroll.v1.PayrollProcessed",
+        ),
+        (
+            "settled_batch_began",
+            "SELECT max(processed_at) FROM processed_events WHERE event_type = $1 AND processed_at >= $2",
+            "erp.accounting.v1.JournalEntryPosted",
+        ),
+    ],
+    "accounting": [
+        (
+            "posted_batch_began",
+            "SELECT max(processed_at) FROM processed_events WHERE event_type = $1 AND processed_at >= $2",
+            "erp.payroll.v1.PayrollProcessed",
+        ),
+        (
+            "answers_published",
+            "SELECT max(published_at) FROM outbox WHERE event_type = $1 AND created_at >= $2",
+            "erp.accounting.v1.JournalEntryPosted",
+        ),
+    ],
+}
 
 
-async def services_run(stub: PayrollServiceAsyncStub, start: date, end: date, n: int) -> dict[str, float]:
+async def stages(bench: Bench, approved_at: datetime) -> dict[str, float]:
+    figures: dict[str, float] = {}
+    for service, queries in STAGES.items():
+        conn = await bench.connect(service)
+        try:
+            for name, sql, event_type in queries:
+                at = await conn.fetchval(sql, event_type, approved_at - timedelta(seconds=1))
+                figures[f"stage_{name}_s"] = (at - approved_at).total_seconds() if at else 0.0
+        finally:
+            await conn.close()
+    return figures
+
+
+async def services_run(stub: PayrollServiceAsyncStub, start: date, end: date, n: int) -> dict[str, Any]:
     t0 = time.perf_counter()
     request = pay.RunPayrollRequest(pay_period_start=date_to_pb(start), pay_period_end=date_to_pb(end))
     run = (await stub.RunPayroll(request, metadata=(("x-erp-user-id", CREATOR),), timeout=300)).payroll_run
@@ -44,6 +86,7 @@ async def services_run(stub: PayrollServiceAsyncStub, start: date, end: date, n:
     approve = pay.ApprovePayrollRunRequest(id=run.id)
     await stub.ApprovePayrollRun(approve, metadata=(("x-erp-user-id", APPROVER),), timeout=300)
     t2 = time.perf_counter()
+    approved_at = datetime.now(UTC)
     deadline = t2 + max(120.0, n * 0.2)
     while True:
         state = (await stub.GetPayrollRun(pay.GetPayrollRunRequest(id=run.id), timeout=30)).payroll_run
@@ -61,6 +104,7 @@ async def services_run(stub: PayrollServiceAsyncStub, start: date, end: date, n:
         "approve_s": t2 - t1,
         "saga_s": t3 - t2,
         "total_s": t3 - t0,
+        "approved_at": approved_at,
     }
 
 
@@ -73,6 +117,7 @@ async def run(bench: Bench) -> Result:
             start, end = month_after(HISTORY_END, bench.next_period)
             bench.next_period += 1
             services = await services_run(stub, start, end, len(bench.data.employees))
+            services |= await stages(bench, services.pop("approved_at"))
             conn = await bench.connect("monolith")
             try:
                 monolith = await payroll_run(conn, start, end, bench.data.approver_id)

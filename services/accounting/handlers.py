@@ -17,7 +17,7 @@ The payroll postings are here; billing, procurement and inventory have modules o
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -28,8 +28,9 @@ from google.type.decimal_pb2 import Decimal as PbDecimal
 
 from services.accounting import chart, domain
 from services.accounting.posting import Posting, post_entry
+from services.accounting.posting_batch import post_many
 from services.runtime.clock import Clock
-from services.runtime.consumer import Handler
+from services.runtime.consumer import DEFER, BatchedHandler, Deferred, Handler, Result
 from services.runtime.convert import date_from_pb, money_from_pb, uuid_from_str
 from services.runtime.db import UnitOfWork
 from services.runtime.errors import DomainError
@@ -96,6 +97,10 @@ async def answer_request(
             aggregate_id=_request_aggregate(source_id, event),
         )
         return {"rejected": exc.message, "reference": reference}
+    return posted(posting)
+
+
+def posted(posting: Posting) -> dict[str, Any]:
     return {
         "journal_entry_id": str(posting.entry.id),
         "journal_number": posting.entry.journal_number,
@@ -110,11 +115,27 @@ def _request_aggregate(source_id: str, event: ReceivedEvent) -> uuid.UUID:
         return uuid.uuid5(uuid.NAMESPACE_URL, f"{event.event_type}:{event.event_id}")
 
 
-def posting_handler(build: Callable[[Any], PostingRequest], clock: Clock) -> Handler:
-    async def handle(uow: UnitOfWork, event: ReceivedEvent) -> dict[str, Any]:
+def posting_handler(build: Callable[[Any], PostingRequest], clock: Clock) -> BatchedHandler:
+    """One request posted as above; a consumer's run of them posted together (posting_batch),
+    every request that is not plain left to the one-request form."""
+
+    async def one(uow: UnitOfWork, event: ReceivedEvent) -> dict[str, Any]:
         return await request_posting(uow, event, build(event.message), clock)
 
-    return handle
+    async def many(items: Sequence[tuple[UnitOfWork, ReceivedEvent]]) -> list[Result | Deferred]:
+        drafts = [_draft_or_none(build(event.message)) for _, event in items]
+        postings = await post_many([(uow, d) for (uow, _), d in zip(items, drafts, strict=True)], now=clock.now())
+        return [DEFER if p is None else posted(p) for p in postings]
+
+    return BatchedHandler(one, many)
+
+
+def _draft_or_none(request: PostingRequest) -> domain.Draft | None:
+    """The request's draft, or None when building it fails (the one-request form answers that)."""
+    try:
+        return request.draft()
+    except (NothingToPost, DomainError):
+        return None
 
 
 def money(value: PbDecimal, field: str, *, required: bool = True) -> Decimal:

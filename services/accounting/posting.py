@@ -8,9 +8,10 @@ numbers are gap-free: a rolled-back posting gives its number back).
 
 Four round trips per posting: the posting-key lock (with a key); the entry already posted under
 the key together with the share-locked period (`EXISTING_AND_PERIOD`); the accounts; then ONE
-statement (`WRITE`) that takes the journal number, inserts the entry, all its lines (one
-multi-row insert from arrays) and all its ledger rows with their running balances
+statement (`WRITE`, `write_entries`) that takes the journal number, inserts the entry, all its
+lines (one multi-row insert from arrays) and all its ledger rows with their running balances
 (ledger.APPEND_CTES). The entry returned is built here from what was written, not read back.
+posting_batch.py posts many entries with the same statements and the same lock order.
 The database still checks everything, at the statement or at COMMIT (balance, open period,
 immutability and append-only triggers).
 """
@@ -18,6 +19,7 @@ immutability and append-only triggers).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -46,13 +48,15 @@ EXISTING_AND_PERIOD = text(
     """
 )
 
-# The journal number is formatted as domain.journal_number does (`JE-<year>-<n, 6 digits at
-# least>`); post_entry checks the two agree.
+# The entries of one year, numbered in order: the year's journal_sequences row moves on by their
+# count, each number formatted as domain.journal_number does (`JE-<year>-<n, 6 digits at least>`;
+# write_entries checks the two agree); then all their lines (one multi-row insert from arrays)
+# and all their ledger rows with running balances (ledger.APPEND_CTES).
 WRITE = text(
     f"""
     WITH number AS (
-        INSERT INTO journal_sequences AS s (year, last_number) VALUES (CAST(:year AS integer), 1)
-        ON CONFLICT (year) DO UPDATE SET last_number = s.last_number + 1
+        INSERT INTO journal_sequences AS s (year, last_number) VALUES (CAST(:year AS integer), CAST(:count AS bigint))
+        ON CONFLICT (year) DO UPDATE SET last_number = s.last_number + CAST(:count AS bigint)
         RETURNING last_number
     ), entry AS (
         INSERT INTO journal_entries (
@@ -60,29 +64,38 @@ WRITE = text(
             source_id, total_debit, total_credit, status, posted_by, posted_at, reversal_of_id,
             department, posting_key, is_closing, created_at, updated_at
         )
-        SELECT CAST(:entry_id AS uuid),
+        SELECT e.id,
                CAST(:number_prefix AS text)
-                 || lpad(CAST(n.last_number AS text), greatest(6, length(CAST(n.last_number AS text))), '0'),
-               CAST(:day AS date), CAST(:fiscal_period_id AS uuid), CAST(:description AS text),
-               CAST(:reference AS text), CAST(:source_service AS text), CAST(:source_id AS uuid),
-               CAST(:total_debit AS numeric), CAST(:total_credit AS numeric), CAST(:status AS text),
-               CAST(:posted_by AS uuid), CAST(:now AS timestamptz), CAST(:reversal_of_id AS uuid),
-               CAST(:department AS text), CAST(:posting_key AS text), CAST(:is_closing AS boolean),
+                 || lpad(CAST(n.last_number - :count + e.ord AS text),
+                         greatest(6, length(CAST(n.last_number - :count + e.ord AS text))), '0'),
+               e.day, e.period_id, e.description, e.reference, e.source_service, e.source_id,
+               e.total_debit, e.total_credit, CAST(:status AS text), e.posted_by, CAST(:now AS timestamptz),
+               e.reversal_of_id, e.department, e.posting_key, e.is_closing,
                CAST(:now AS timestamptz), CAST(:now AS timestamptz)
-        FROM number n
-        RETURNING journal_number
+        FROM number n, unnest(
+            CAST(:entry_ids AS uuid[]), CAST(:days AS date[]), CAST(:period_ids AS uuid[]),
+            CAST(:descriptions AS text[]), CAST(:references AS text[]), CAST(:source_services AS text[]),
+            CAST(:source_ids AS uuid[]), CAST(:total_debits AS numeric[]), CAST(:total_credits AS numeric[]),
+            CAST(:posted_bys AS uuid[]), CAST(:reversal_of_ids AS uuid[]), CAST(:departments AS text[]),
+            CAST(:posting_keys AS text[]), CAST(:closings AS boolean[])
+        ) WITH ORDINALITY AS e(
+            id, day, period_id, description, reference, source_service, source_id, total_debit, total_credit,
+            posted_by, reversal_of_id, department, posting_key, is_closing, ord
+        )
+        RETURNING id, journal_number
     ), lines AS (
         INSERT INTO journal_entry_lines (
             id, journal_entry_id, line_number, account_code, description, debit_amount, credit_amount, created_at
         )
-        SELECT l.id, CAST(:entry_id AS uuid), l.line_number, l.account_code, l.description, l.debit, l.credit,
+        SELECT l.id, l.entry_id, l.line_number, l.account_code, l.description, l.debit, l.credit,
                CAST(:now AS timestamptz)
         FROM unnest(
-            CAST(:gl_line_ids AS uuid[]), CAST(:line_numbers AS integer[]), CAST(:gl_accounts AS text[]),
-            CAST(:line_descriptions AS text[]), CAST(:gl_debits AS numeric[]), CAST(:gl_credits AS numeric[])
-        ) AS l(id, line_number, account_code, description, debit, credit)
+            CAST(:gl_line_ids AS uuid[]), CAST(:gl_entry_ids AS uuid[]), CAST(:line_numbers AS integer[]),
+            CAST(:gl_accounts AS text[]), CAST(:line_descriptions AS text[]), CAST(:gl_debits AS numeric[]),
+            CAST(:gl_credits AS numeric[])
+        ) AS l(id, entry_id, line_number, account_code, description, debit, credit)
     ), {ledger.APPEND_CTES.strip()}
-    SELECT entry.journal_number, number.last_number FROM entry, number
+    SELECT entry.id, entry.journal_number, number.last_number FROM entry, number
     """
 )
 
@@ -115,7 +128,7 @@ async def post_entry(uow: UnitOfWork, draft: domain.Draft, *, now: datetime) -> 
             await session.execute(select(JournalEntry).where(JournalEntry.id == found.existing_id))
         ).scalar_one()
         types = await account_types_of(session, existing)
-        _record_posted(uow, existing, types)
+        record_posted(uow, existing, types)
         return Posting(existing, types, duplicate=True)
     if found.period_id is None:  # no period covers the day yet: create its month's
         period_id = (await periods.open_period_for(session, draft.entry_date, now)).id
@@ -123,51 +136,22 @@ async def post_entry(uow: UnitOfWork, draft: domain.Draft, *, now: datetime) -> 
         domain.ensure_period_open(found.status, found.fiscal_year, found.period_number)
         period_id = found.period_id
     locked = await accounts.lock_for_posting(session, [line.account_code for line in draft.lines])
-    _check_accounts(draft, locked)
-    total_debit, total_credit = domain.totals(draft.lines)
+    check_accounts(draft, locked)
+    entry = new_entry(draft, period_id, now)
+    await write_entries(session, [entry], locked)
+    types = {code: a.account_type for code, a in locked.items()}
+    record_posted(uow, entry, types, first=True)
+    return Posting(entry, types)
+
+
+def new_entry(draft: domain.Draft, period_id: uuid.UUID, now: datetime) -> JournalEntry:
+    """The entry `draft` becomes (not added to the session; write_entries writes it and sets
+    its journal number)."""
     entry_id = uuid.uuid4()
-    lines = [
-        JournalEntryLine(
-            id=uuid.uuid4(),
-            journal_entry_id=entry_id,
-            line_number=i,
-            account_code=line.account_code,
-            description=line.description,
-            debit_amount=line.debit,
-            credit_amount=line.credit,
-            created_at=now,
-        )
-        for i, line in enumerate(draft.lines, start=1)
-    ]
-    year = draft.entry_date.year
-    params = ledger.append_params(entry_id, draft.entry_date, now, draft.description, lines, locked)
-    params.update(
-        {
-            "year": year,
-            "number_prefix": f"JE-{year}-",
-            "fiscal_period_id": period_id,
-            "description": draft.description,
-            "reference": draft.reference,
-            "source_service": draft.source_service,
-            "source_id": draft.source_id,
-            "total_debit": total_debit,
-            "total_credit": total_credit,
-            "status": domain.EntryStatus.POSTED.value,
-            "posted_by": draft.posted_by,
-            "reversal_of_id": draft.reversal_of_id,
-            "department": draft.department,
-            "posting_key": draft.posting_key,
-            "is_closing": draft.is_closing,
-            "line_numbers": [line.line_number for line in lines],
-            "line_descriptions": [line.description for line in lines],
-        }
-    )
-    journal_number, number = (await session.execute(WRITE, params)).one()
-    if journal_number != domain.journal_number(year, int(number)):  # the SQL format drifted
-        raise AssertionError(f"journal number {journal_number} != {domain.journal_number(year, int(number))}")
-    entry = JournalEntry(
+    total_debit, total_credit = domain.totals(draft.lines)
+    return JournalEntry(
         id=entry_id,
-        journal_number=journal_number,
+        journal_number="",
         entry_date=draft.entry_date,
         fiscal_period_id=period_id,
         description=draft.description,
@@ -186,14 +170,69 @@ async def post_entry(uow: UnitOfWork, draft: domain.Draft, *, now: datetime) -> 
         is_closing=draft.is_closing,
         created_at=now,
         updated_at=now,
-        lines=lines,
+        lines=[
+            JournalEntryLine(
+                id=uuid.uuid4(),
+                journal_entry_id=entry_id,
+                line_number=i,
+                account_code=line.account_code,
+                description=line.description,
+                debit_amount=line.debit,
+                credit_amount=line.credit,
+                created_at=now,
+            )
+            for i, line in enumerate(draft.lines, start=1)
+        ],
     )
-    types = {code: a.account_type for code, a in locked.items()}
-    _record_posted(uow, entry, types, first=True)
-    return Posting(entry, types)
 
 
-def _check_accounts(draft: domain.Draft, locked: dict[str, Account]) -> None:
+async def write_entries(session: AsyncSession, entries: Sequence[JournalEntry], locked: Mapping[str, Account]) -> None:
+    """Write new entries, their lines and ledger rows (`WRITE`, one statement per year), numbered
+    in the given order; sets each entry's journal_number. The accounts must be locked."""
+    years: dict[int, list[JournalEntry]] = {}
+    for entry in entries:
+        years.setdefault(entry.entry_date.year, []).append(entry)
+    for year, group in years.items():
+        assert group[0].posted_at is not None
+        params = ledger.append_params(group, locked)
+        lines = [line for entry in group for line in entry.lines]
+        params.update(
+            {
+                "year": year,
+                "count": len(group),
+                "number_prefix": f"JE-{year}-",
+                "status": domain.EntryStatus.POSTED.value,
+                "now": group[0].posted_at,
+                "entry_ids": [e.id for e in group],
+                "days": [e.entry_date for e in group],
+                "period_ids": [e.fiscal_period_id for e in group],
+                "descriptions": [e.description for e in group],
+                "references": [e.reference for e in group],
+                "source_services": [e.source_service for e in group],
+                "source_ids": [e.source_id for e in group],
+                "total_debits": [e.total_debit for e in group],
+                "total_credits": [e.total_credit for e in group],
+                "posted_bys": [e.posted_by for e in group],
+                "reversal_of_ids": [e.reversal_of_id for e in group],
+                "departments": [e.department for e in group],
+                "posting_keys": [e.posting_key for e in group],
+                "closings": [e.is_closing for e in group],
+                "line_numbers": [line.line_number for line in lines],
+                "line_descriptions": [line.description for line in lines],
+            }
+        )
+        rows = (await session.execute(WRITE, params)).all()
+        numbers = {row.id: row.journal_number for row in rows}
+        first = int(rows[0].last_number) - len(group) + 1
+        for i, entry in enumerate(group):
+            entry.journal_number = numbers[entry.id]
+            if entry.journal_number != domain.journal_number(year, first + i):  # the SQL format drifted
+                raise AssertionError(
+                    f"journal number {entry.journal_number} != {domain.journal_number(year, first + i)}"
+                )
+
+
+def check_accounts(draft: domain.Draft, locked: dict[str, Account]) -> None:
     missing = [
         FieldViolation(f"lines[{i}].account_code", f"account {line.account_code} does not exist")
         for i, line in enumerate(draft.lines)
@@ -206,7 +245,7 @@ def _check_accounts(draft: domain.Draft, locked: dict[str, Account]) -> None:
             domain.ensure_postable(code, locked[code].account_name, locked[code].is_active)
 
 
-def _record_posted(uow: UnitOfWork, entry: JournalEntry, types: dict[str, str], *, first: bool = False) -> None:
+def record_posted(uow: UnitOfWork, entry: JournalEntry, types: dict[str, str], *, first: bool = False) -> None:
     """JournalEntryPosted; a new entry's is the first event of its aggregate (version 1, no
     look-up), a re-announcement takes the next version."""
     uow.record(

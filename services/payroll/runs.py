@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ARRAY, any_, cast, literal, select, update
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from services.payroll import domain
 from services.payroll.domain import RecordStatus
@@ -53,7 +54,7 @@ async def lock_runs(session: AsyncSession, run_ids: Iterable[uuid.UUID]) -> dict
     return {r.id: r for r in rows}
 
 
-def _uuid_array(ids: list[uuid.UUID]) -> Any:
+def uuid_array(ids: list[uuid.UUID]) -> Any:
     """One array parameter (a run's 10,000+ ids would overflow a parameter list)."""
     return cast(literal(ids, ARRAY(UUID(as_uuid=True))), ARRAY(UUID(as_uuid=True)))
 
@@ -64,9 +65,11 @@ async def transition(
     target: RecordStatus,
     values: dict[str, Any],
     now: datetime,
+    per_record: Mapping[uuid.UUID, Mapping[str, Any]] | None = None,
 ) -> list[PayrollRecord]:
     """Move every record matching `where` whose status allows it to `target` (one UPDATE), bump
-    versions, and update the runs' counters (the caller has locked those runs)."""
+    versions, and update the runs' counters (the caller has locked those runs). `per_record`
+    adds values that differ by record (one more statement for all the moved records)."""
     sources = domain.sources_of(target)
     before = dict(
         (
@@ -81,14 +84,40 @@ async def transition(
         return []
     result = await session.execute(
         update(PayrollRecord)
-        .where(PayrollRecord.id == any_(_uuid_array(list(before))), PayrollRecord.status.in_(sources))
+        .where(PayrollRecord.id == any_(uuid_array(list(before))), PayrollRecord.status.in_(sources))
         .values(status=target.value, version=PayrollRecord.version + 1, updated_at=now, **values)
         .returning(PayrollRecord),
         execution_options={"synchronize_session": False, "populate_existing": True},
     )
     rows = list(result.scalars())
+    if per_record:
+        await _set_each(session, rows, per_record)
     moved: Counter[tuple[uuid.UUID, str]] = Counter((r.payroll_run_id, before[r.id]) for r in rows)
     runs = await lock_runs(session, {run_id for run_id, _ in moved})
     for (run_id, old), n in moved.items():
         move(runs[run_id], old, target, n, now)
     return rows
+
+
+async def _set_each(
+    session: AsyncSession, rows: list[PayrollRecord], per_record: Mapping[uuid.UUID, Mapping[str, Any]]
+) -> None:
+    """Per-record values of the moved records: one UPDATE by primary key for all of them, and
+    the loaded objects told (without marking them changed)."""
+    changes = [{"id": row.id, **per_record[row.id]} for row in rows if row.id in per_record]
+    if not changes:
+        return
+    await session.execute(update(PayrollRecord), changes, execution_options={"synchronize_session": False})
+    for row in rows:
+        for key, value in per_record.get(row.id, {}).items():
+            set_committed_value(row, key, value)
+
+
+async def runs_of_records(session: AsyncSession, record_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID]:
+    """Record id -> its run id, for the records that exist."""
+    rows = await session.execute(
+        select(PayrollRecord.id, PayrollRecord.payroll_run_id).where(
+            PayrollRecord.id == any_(uuid_array(list(record_ids)))
+        )
+    )
+    return {row[0]: row[1] for row in rows}

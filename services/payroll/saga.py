@@ -13,18 +13,19 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from erp.accounting.v1 import events_pb2 as acc_ev
-from sqlalchemy import select, update
+from sqlalchemy import any_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.payroll import mapping, runs
 from services.payroll.cache import rowcount
 from services.payroll.domain import RecordStatus
 from services.payroll.tables import PayrollRecord
-from services.runtime.consumer import Handler
+from services.runtime.consumer import DEFER, BatchedHandler, Deferred, Handler, Result
 from services.runtime.db import UnitOfWork
 from services.runtime.events import ReceivedEvent
 from services.runtime.service import ServiceDeps
@@ -72,6 +73,30 @@ async def settle_expense(
         now,
     )
     return {"processed": str(record_id)} if rows else {"ignored": "record is not processing or failed"}
+
+
+async def settle_expenses(
+    session: AsyncSession, entries: dict[uuid.UUID, uuid.UUID], now: datetime
+) -> dict[uuid.UUID, dict[str, Any]]:
+    """settle_expense for many records at once (record id -> journal entry id): the runs locked
+    in id order, one transition for all. Answers the known records only."""
+    known = await runs.runs_of_records(session, entries)
+    await runs.lock_runs(session, known.values())
+    rows = await runs.transition(
+        session,
+        [PayrollRecord.id == any_(runs.uuid_array(list(known)))],
+        RecordStatus.PROCESSED,
+        {"processed_at": now, "failure_reason": None},
+        now,
+        per_record={record_id: {"accounting_transaction_id": entries[record_id]} for record_id in known},
+    )
+    settled = {row.id for row in rows}
+    return {
+        record_id: {"processed": str(record_id)}
+        if record_id in settled
+        else {"ignored": "record is not processing or failed"}
+        for record_id in known
+    }
 
 
 async def settle_payment(
@@ -144,6 +169,34 @@ def handlers(deps: ServiceDeps) -> dict[str, Handler]:
             return await settle_payment(uow.session, record_id, journal_entry_id, deps.clock.now())
         return {"ignored": "reference is neither payroll.expense: nor payroll.payment:"}
 
+    async def on_posted_many(items: Sequence[tuple[UnitOfWork, ReceivedEvent]]) -> list[Result | Deferred]:
+        """The expense answers settled together (the first answer per record); everything
+        else left to on_posted."""
+        results: list[Result | Deferred] = [DEFER] * len(items)
+        expenses: dict[uuid.UUID, uuid.UUID] = {}
+        asked: dict[int, uuid.UUID] = {}
+        for i, (_, event) in enumerate(items):
+            msg = event.message
+            assert isinstance(msg, acc_ev.JournalEntryPosted)
+            if msg.source_service != SOURCE_SERVICE:
+                results[i] = None
+                continue
+            record_id = record_id_of(msg.source_id, msg.reference)
+            journal_entry_id = _uuid(msg.journal_entry_id)
+            if (
+                record_id
+                and journal_entry_id
+                and msg.reference.startswith(EXPENSE_PREFIX)
+                and record_id not in expenses
+            ):
+                expenses[record_id] = journal_entry_id
+                asked[i] = record_id
+        if expenses:
+            answers = await settle_expenses(items[0][0].session, expenses, deps.clock.now())
+            for i, record_id in asked.items():
+                results[i] = answers.get(record_id, DEFER)
+        return results
+
     async def on_rejected(uow: UnitOfWork, event: ReceivedEvent) -> dict[str, Any] | None:
         msg = event.message
         assert isinstance(msg, acc_ev.JournalEntryRejected)
@@ -158,6 +211,6 @@ def handlers(deps: ServiceDeps) -> dict[str, Handler]:
         return await fail(uow, record_id, msg.reason, msg.request_event_id, deps.clock.now())
 
     return {
-        "erp.accounting.v1.JournalEntryPosted": on_posted,
+        "erp.accounting.v1.JournalEntryPosted": BatchedHandler(on_posted, on_posted_many),
         "erp.accounting.v1.JournalEntryRejected": on_rejected,
     }

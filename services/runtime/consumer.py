@@ -16,6 +16,12 @@ database going away), nothing of it was applied: each of its events is applied a
 a transaction of its own (`apply`: processed_events row claimed first, then the handler), and
 acked, nak'ed or dead-lettered on its own, so one bad event cannot hold back the others. A
 batch of one takes that single-event path directly.
+A `BatchedHandler` also has a `many` form: consecutive events of a batch that share it are
+given to `many` at once, in one savepoint, so a handler can apply a hundred events with a
+handful of statements instead of a handful per event. `many` answers each event's result, or
+`DEFER` for an event it leaves to the one-event form (anything unusual: a duplicate, a
+rejection); deferred events are applied after the others, each in its savepoint. If `many`
+raises, its savepoint is undone and every event of the run is applied one at a time.
 Every `lag_every_s` the consumer reports its lag, redeliveries and dead letters (metrics.py).
 """
 
@@ -26,7 +32,8 @@ import contextlib
 import json
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any, cast
 
 from nats.aio.msg import Msg
@@ -57,6 +64,33 @@ from services.runtime.tables import EVENT_STORE, OUTBOX, PROCESSED_EVENTS
 log = logging.getLogger(__name__)
 
 Handler = Callable[[UnitOfWork, ReceivedEvent], Awaitable[dict[str, Any] | None]]
+
+
+class Deferred:
+    """The answer of a `many` handler for an event it leaves to the one-event form."""
+
+    def __repr__(self) -> str:
+        return "DEFER"
+
+
+DEFER = Deferred()
+Result = dict[str, Any] | None
+ManyHandler = Callable[[Sequence[tuple[UnitOfWork, ReceivedEvent]]], Awaitable[Sequence[Result | Deferred]]]
+
+
+@dataclass(frozen=True)
+class BatchedHandler:
+    """A handler with a form for one event (also what a redelivery or `erp dlq replay` runs)
+    and a form for several consecutive events of a fetched batch. Both must have the same
+    effect as applying the events one by one, in order; `many` records each event's events
+    in that event's own unit of work."""
+
+    one: Handler
+    many: ManyHandler
+
+    async def __call__(self, uow: UnitOfWork, event: ReceivedEvent) -> Result:
+        return await self.one(uow, event)
+
 
 H_DLQ_ERROR = "erp-dlq-error"
 H_DLQ_SUBJECT = "erp-dlq-original-subject"
@@ -252,24 +286,59 @@ class EventConsumer:
         """Apply events in one transaction, each handler in a savepoint; per event: True
         (applied), False (applied before) or the exception its handler raised (its savepoint
         rolled back). Raises when the transaction itself fails (then nothing was applied)."""
-        outcomes: list[bool | Exception] = []
+        outcomes: list[bool | Exception] = [False] * len(work)
         async with self.db.unit_of_work() as batch:
             session = batch.session
             writes = _BatchWrites(session)
             done = await _already_processed(session, [event.event_id for event, _ in work])
-            for event, handler in work:
-                if event.event_id in done:
-                    outcomes.append(False)
-                    continue
-                outcome = await self._apply_in_savepoint(writes, event, handler)
-                if outcome is True:
+            pending: list[tuple[int, ReceivedEvent, Handler]] = []
+            for i, (event, handler) in enumerate(work):
+                if event.event_id not in done:  # a repeated event in the batch: its first copy applies
                     done.add(event.event_id)
-                outcomes.append(outcome)
-                session.expunge_all()  # the next handler reads afresh, as in a transaction of its own
-                _restart_savepoint_names(await session.connection())
+                    pending.append((i, event, handler))
+            for run in _runs(pending):
+                handler = run[0][2]
+                one_by_one = run
+                if isinstance(handler, BatchedHandler) and len(run) > 1:
+                    one_by_one = await self._apply_many(writes, run, handler, outcomes)
+                for i, event, one in one_by_one:
+                    outcomes[i] = await self._apply_in_savepoint(writes, event, one)
+                    await _fresh(session)
             await writes.write()
         self.applied += sum(1 for outcome in outcomes if outcome is True)
         return outcomes
+
+    async def _apply_many(
+        self,
+        writes: _BatchWrites,
+        run: list[tuple[int, ReceivedEvent, Handler]],
+        handler: BatchedHandler,
+        outcomes: list[bool | Exception],
+    ) -> list[tuple[int, ReceivedEvent, Handler]]:
+        """`handler.many` over a run of events in one savepoint; stages the events it applied
+        (their outcome True) and returns those to apply one by one: the deferred ones, or the
+        whole run if `many` raised (its savepoint undone)."""
+        session = writes.session
+        uows = [UnitOfWork(session, self.db.settings.subject_root) for _ in run]
+        try:
+            async with session.begin_nested():
+                results = await handler.many([(uow, event) for uow, (_, event, _) in zip(uows, run, strict=True)])
+            if len(results) != len(run):
+                raise AssertionError(f"{len(results)} results for {len(run)} events")
+        except Exception as exc:
+            log.info("%s applies %d events one by one (%s: %s)", self.service, len(run), type(exc).__name__, exc)
+            await _fresh(session)
+            return run
+        await _fresh(session)
+        deferred: list[tuple[int, ReceivedEvent, Handler]] = []
+        for uow, (i, event, _), result in zip(uows, run, results, strict=True):
+            if isinstance(result, Deferred):
+                deferred.append((i, event, handler.one))
+                continue
+            with tracing.continued(event.call_context(), f"process {event.event_type}", tracing.SpanKind.CONSUMER):
+                await writes.stage(uow, event, result)
+            outcomes[i] = True
+        return deferred
 
     async def _apply_in_savepoint(
         self, writes: _BatchWrites, event: ReceivedEvent, handler: Handler
@@ -286,16 +355,7 @@ class EventConsumer:
                     result = await handler(uow, event)
             except Exception as exc:
                 return exc
-            writes.processed.append(
-                {
-                    "event_id": event.event_id,
-                    "event_type": event.event_type,
-                    "source_service": event.source_service,
-                    "result": result,
-                }
-            )
-            uow.session = cast(AsyncSession, writes)  # the flush's inserts are kept for the batch's end
-            await uow._flush_events()
+            await writes.stage(uow, event, result)
         return True
 
     async def _failed(self, msg: Msg, event: ReceivedEvent, exc: Exception) -> None:
@@ -329,6 +389,24 @@ class EventConsumer:
         await msg.ack()
 
 
+def _runs(pending: list[tuple[int, ReceivedEvent, Handler]]) -> Iterator[list[tuple[int, ReceivedEvent, Handler]]]:
+    """Consecutive events sharing one handler."""
+    run: list[tuple[int, ReceivedEvent, Handler]] = []
+    for item in pending:
+        if run and item[2] is not run[0][2]:
+            yield run
+            run = []
+        run.append(item)
+    if run:
+        yield run
+
+
+async def _fresh(session: AsyncSession) -> None:
+    """The next handler reads afresh, as in a transaction of its own."""
+    session.expunge_all()
+    _restart_savepoint_names(await session.connection())
+
+
 def _restart_savepoint_names(connection: AsyncConnection) -> None:
     """SQLAlchemy names savepoints `sa_savepoint_<n>`, n counting up per connection: in a batch
     every savepoint would be a new statement text for asyncpg's prepared-statement cache (a
@@ -355,6 +433,20 @@ class _BatchWrites:
         self.processed: list[dict[str, Any]] = []
         self.kept: dict[Table, list[dict[str, Any]]] = {EVENT_STORE: [], OUTBOX: []}
         self.notify = False
+
+    async def stage(self, uow: UnitOfWork, event: ReceivedEvent, result: Result) -> None:
+        """The event's processed_events row and the events its handler recorded, kept for the
+        batch's end (call in the event's call context: the events are built in it)."""
+        self.processed.append(
+            {
+                "event_id": event.event_id,
+                "event_type": event.event_type,
+                "source_service": event.source_service,
+                "result": result,
+            }
+        )
+        uow.session = cast(AsyncSession, self)  # the flush's inserts are kept for the batch's end
+        await uow._flush_events()
 
     async def execute(self, statement: Any, params: Any = None) -> Any:
         if isinstance(statement, Insert) and statement.table in self.kept and isinstance(params, list):

@@ -5,7 +5,7 @@ cannot commit is applied again event by event."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -16,7 +16,7 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 from sqlalchemy import text
 
-from services.runtime.consumer import EventConsumer, Handler
+from services.runtime.consumer import DEFER, BatchedHandler, Deferred, EventConsumer, Handler, Result
 from services.runtime.context import CallContext
 from services.runtime.db import Database, UnitOfWork
 from services.runtime.events import H_CORRELATION, ReceivedEvent, build_headers
@@ -167,3 +167,71 @@ async def test_batch_that_cannot_commit_is_applied_event_by_event(consumer: Even
     # Alone, the first and the plain one commit; the second fails at its COMMIT and is retried later.
     assert [m.outcome for m in msgs] == [["ack"], ["nak"], ["ack"]]
     assert [await effects(batch_db, e.event_id) for e in (one, two, plain)] == [1, 0, 1]
+
+
+def batched(calls: list[list[str]], *, raise_in_many: bool = False) -> BatchedHandler:
+    """`many` applies the events named `m*` itself (with the same effects as `handler`) and
+    defers the others; with `raise_in_many` it writes one row and then raises."""
+
+    async def many(items: Sequence[tuple[UnitOfWork, ReceivedEvent]]) -> list[Result | Deferred]:
+        names = [cast(ev.DepartmentCreated, e.message).name for _, e in items]
+        calls.append(names)
+        results: list[Result | Deferred] = []
+        for (uow, e), name in zip(items, names, strict=True):
+            if raise_in_many:
+                await uow.session.execute(
+                    text("INSERT INTO effects (event_id, note) VALUES (:id, 'many')"), {"id": e.event_id}
+                )
+                raise RuntimeError("many cannot")
+            results.append(await handler(uow, e) if name.startswith("m") else DEFER)
+        return results
+
+    return BatchedHandler(handler, many)
+
+
+async def test_batched_handler_applies_a_run_at_once_and_defers_the_rest(
+    consumer: EventConsumer, batch_db: Database
+) -> None:
+    calls: list[list[str]] = []
+    both = batched(calls)
+    m1, other, m2, failing, alone, m3 = (event(n) for n in ("m1", "other", "m2", "fail-d", "alone", "m3"))
+    outcomes = await consumer.apply_batch(
+        [(m1, both), (other, both), (m2, both), (failing, both), (alone, handler), (m3, both)]
+    )
+    # Runs of consecutive events sharing the handler: [m1, other, m2, fail-d] then [m3] (alone).
+    assert calls == [["m1", "other", "m2", "fail-d"]]
+    assert outcomes[:3] == [True, True, True] and outcomes[4:] == [True, True]
+    assert isinstance(outcomes[3], RuntimeError)  # deferred to the one-event form, which raised
+    assert [await effects(batch_db, e.event_id) for e in (m1, other, m2, failing, alone, m3)] == [1, 1, 1, 0, 1, 1]
+    for cause in (m1, other, m2):  # each event's recorded events carry its own correlation
+        correlation = await scalar(
+            batch_db,
+            "SELECT o.headers->>'erp-correlation-id' FROM outbox o JOIN event_store s ON s.id = o.event_id "
+            "WHERE s.event_data->>'name' = :name",
+            name=f"re-{cast(ev.DepartmentCreated, cause.message).name}",
+        )
+        assert correlation == cause.headers[H_CORRELATION]
+    applied = await scalar(
+        batch_db,
+        "SELECT count(*) FROM processed_events WHERE event_id = ANY(CAST(:ids AS uuid[]))",
+        ids=[e.event_id for e in (m1, other, m2, failing, alone, m3)],
+    )
+    assert applied == 5
+
+
+async def test_batched_handler_that_raises_is_undone_and_applied_event_by_event(
+    consumer: EventConsumer, batch_db: Database
+) -> None:
+    calls: list[list[str]] = []
+    broken = batched(calls, raise_in_many=True)
+    a, b = event("ma"), event("mb")
+    assert await consumer.apply_batch([(a, broken), (b, broken)]) == [True, True]
+    assert calls == [["ma", "mb"]]
+    # The row `many` wrote before raising is gone; each event applied once by the one-event form.
+    assert [await effects(batch_db, e.event_id) for e in (a, b)] == [1, 1]
+    notes = await scalar(
+        batch_db,
+        "SELECT count(*) FROM effects WHERE note = 'many' AND event_id = ANY(CAST(:ids AS uuid[]))",
+        ids=[a.event_id, b.event_id],
+    )
+    assert notes == 0

@@ -1,0 +1,97 @@
+"""Posting many requested entries at once (a consumer's batch of PayrollProcessed, say).
+
+The same rules and the same lock order as posting.post_entry, with a fixed number of
+statements for the whole batch instead of four per entry: the posting keys (advisory, in hash
+order), the entries already posted under them, the share-locked periods of the entry dates,
+the accounts of every draft (code order), then `write_entries` (one statement per year).
+
+Only the plain case is posted here: a new key, an open period that exists, existing active
+accounts, a draft that passes domain.check_draft. Anything else (a key posted before or twice
+in the batch, a missing or closed period, an unknown or inactive account, a bad draft) is
+answered None and left to post_entry, which posts, re-announces or rejects it exactly as it
+would alone; the locks taken here cover what it will lock again, so it waits for nothing new.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import date, datetime
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.accounting import accounts, domain
+from services.accounting.posting import Posting, check_accounts, new_entry, record_posted, write_entries
+from services.accounting.tables import Account, JournalEntry
+from services.runtime.db import UnitOfWork
+from services.runtime.errors import DomainError
+
+LOCK_KEYS = text(
+    "SELECT count(pg_advisory_xact_lock(h)) FROM ("
+    " SELECT hashtextextended(k, 0) AS h FROM unnest(CAST(:keys AS text[])) AS k ORDER BY 1"
+    ") AS ordered"
+)
+POSTED_KEYS = text("SELECT posting_key FROM journal_entries WHERE posting_key = ANY(CAST(:keys AS text[]))")
+# The open period covering each day, share-locked (as posting.EXISTING_AND_PERIOD).
+OPEN_PERIODS = text(
+    """
+    SELECT d.day, p.id
+    FROM unnest(CAST(:days AS date[])) AS d(day)
+    JOIN LATERAL (
+        SELECT id, status
+        FROM fiscal_periods
+        WHERE start_date <= d.day AND end_date >= d.day
+        FOR SHARE
+    ) p ON true
+    WHERE p.status = :open
+    """
+)
+
+
+async def post_many(items: Sequence[tuple[UnitOfWork, domain.Draft | None]], *, now: datetime) -> list[Posting | None]:
+    """Post the plain drafts (their JournalEntryPosted recorded in their own unit of work);
+    None for a missing draft and for every draft left to post_entry."""
+    drafts = [draft for _, draft in items if draft is not None]
+    if not drafts:
+        return [None] * len(items)
+    session = items[0][0].session
+    keys = sorted({d.posting_key for d in drafts if d.posting_key is not None})
+    await session.execute(LOCK_KEYS, {"keys": keys})
+    taken = {row[0] for row in await session.execute(POSTED_KEYS, {"keys": keys})}
+    periods = await _open_periods(session, {d.entry_date for d in drafts})
+    locked = await accounts.lock_for_posting(session, [line.account_code for d in drafts for line in d.lines])
+    entries: list[JournalEntry | None] = []
+    for _, draft in items:
+        entry = None
+        if draft is not None and _plain(draft, taken, periods, locked):
+            assert draft.posting_key is not None
+            taken.add(draft.posting_key)
+            entry = new_entry(draft, periods[draft.entry_date], now)
+        entries.append(entry)
+    await write_entries(session, [e for e in entries if e is not None], locked)
+    postings: list[Posting | None] = []
+    for (uow, _), entry in zip(items, entries, strict=True):
+        if entry is None:
+            postings.append(None)
+            continue
+        types = {line.account_code: locked[line.account_code].account_type for line in entry.lines}
+        record_posted(uow, entry, types, first=True)
+        postings.append(Posting(entry, types))
+    return postings
+
+
+async def _open_periods(session: AsyncSession, days: set[date]) -> dict[date, uuid.UUID]:
+    rows = await session.execute(OPEN_PERIODS, {"days": sorted(days), "open": domain.PeriodStatus.OPEN.value})
+    return {row.day: row.id for row in rows}
+
+
+def _plain(draft: domain.Draft, taken: set[str], periods: dict[date, uuid.UUID], locked: dict[str, Account]) -> bool:
+    if draft.posting_key is None or draft.posting_key in taken or draft.entry_date not in periods:
+        return False
+    try:
+        domain.check_draft(draft)
+        check_accounts(draft, locked)
+    except DomainError:
+        return False
+    return True
