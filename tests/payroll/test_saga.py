@@ -19,6 +19,8 @@ from erp.payroll.v1 import payroll_service_pb2 as api
 from google.protobuf.duration_pb2 import Duration
 from nats.aio.client import Client
 
+from services.runtime.consumer import BatchedHandler
+from services.runtime.events import ReceivedEvent
 from tests.payroll.helpers import (
     APPROVER_ID,
     AS_APPROVER,
@@ -274,3 +276,50 @@ async def test_stuck_records_are_listed(saga: SagaPayroll, db: asyncpg.Connectio
         saga.stub.ListStuckRecords(api.ListStuckRecordsRequest(older_than=Duration(seconds=-5))), Code.INVALID_ARGUMENT
     )
     assert fresh.id not in [r.id for r in stuck.payroll_records]
+
+
+async def test_a_batch_of_answers_settles_like_one_at_a_time(saga: SagaPayroll, db: asyncpg.Connection) -> None:
+    """A consumer's run of JournalEntryPosted is settled together (one transition): each record
+    gets its own journal entry id; a second answer for a record, an answer for a record that is
+    not processing, another service's posting and an unknown record change nothing more."""
+    run, records = await approved_run(saga, db, 4)
+    a, b, c, d = records
+    consumer = saga.service.consumer
+    assert consumer is not None
+    handler = consumer.handlers["erp.accounting.v1.JournalEntryPosted"]
+    assert isinstance(handler, BatchedHandler)
+    journals = {r.id: str(uuid.uuid4()) for r in records}
+    ghost = str(uuid.uuid4())
+    answers = [
+        posted(a.id, journals[a.id]),
+        posted(b.id, journals[b.id]),
+        posted(a.id, str(uuid.uuid4())),  # a second answer for a: ignored, a keeps its entry
+        posted(c.id, journals[c.id], source="billing"),  # not payroll's
+        posted(ghost, str(uuid.uuid4())),  # no such record
+        posted(c.id, journals[c.id]),
+    ]
+    events = [
+        ReceivedEvent(uuid.uuid4(), "erp.accounting.v1.JournalEntryPosted", "accounting", m.journal_entry_id, m, {})
+        for m in answers
+    ]
+    assert await consumer.apply_batch([(e, handler) for e in events]) == [True] * len(events)
+    results = [await processed_result(db, e.event_id) for e in events]
+    assert ["processed" in r for r in results] == [True, True, False, False, False, True]
+    assert "ignored" in results[2] and "unknown payroll record" in results[4] and results[3] == "{}"
+    for record in (a, b, c):
+        settled = await get(saga, record.id)
+        assert (settled.status, settled.accounting_transaction_id, settled.version) == (
+            pb.PAYROLL_RECORD_STATUS_PROCESSED,
+            journals[record.id],
+            3,
+        )
+    assert (await get(saga, d.id)).status == pb.PAYROLL_RECORD_STATUS_PROCESSING
+    state = await get_run(saga, run.id)
+    assert state.status == pb.PAYROLL_RUN_STATUS_PROCESSING
+    assert await consumer.apply_batch([(e, handler) for e in events]) == [False] * len(events)  # redelivered
+    assert (await get(saga, a.id)).accounting_transaction_id == journals[a.id]
+    d_answer = posted(d.id, journals[d.id])
+    last = ReceivedEvent(uuid.uuid4(), "erp.accounting.v1.JournalEntryPosted", "accounting", "", d_answer, {})
+    again = ReceivedEvent(uuid.uuid4(), "erp.accounting.v1.JournalEntryPosted", "accounting", "", d_answer, {})
+    assert await consumer.apply_batch([(last, handler), (again, handler)]) == [True, True]
+    assert (await get_run(saga, run.id)).status == pb.PAYROLL_RUN_STATUS_PROCESSED
