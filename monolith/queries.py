@@ -69,7 +69,14 @@ APPROVE = """
 """
 
 # Dr 5200 gross / Cr 2200 taxes / Cr 2100 net per record, gap-free numbers after the year's last.
+# The year's last number is computed once (a MATERIALIZED CTE): as a cross-joined subquery the
+# planner re-ran it for every record when the statistics had not seen the records approved a
+# moment before (300 ms of the 365 ms the posting took for 1,000 records).
 POST_ENTRIES = """
+    WITH base AS MATERIALIZED (
+        SELECT coalesce(max(split_part(journal_number, '-', 3)::int), 0) AS last FROM journal_entries
+        WHERE journal_number LIKE 'JE-' || extract(year FROM $2::date) || '-%'
+    )
     INSERT INTO journal_entries (id, journal_number, entry_date, description, reference, source_service, source_id,
                                  total_debit, total_credit, status, posted_by, posted_at)
     SELECT gen_random_uuid(),
@@ -80,10 +87,7 @@ POST_ENTRIES = """
            'payroll.expense:' || p.id, 'payroll', p.id, p.gross_pay, p.gross_pay, 'posted', $3, now()
     FROM payroll_records p
     JOIN employees e ON e.id = p.employee_id
-    CROSS JOIN (
-        SELECT coalesce(max(split_part(journal_number, '-', 3)::int), 0) AS last FROM journal_entries
-        WHERE journal_number LIKE 'JE-' || extract(year FROM $2::date) || '-%'
-    ) base
+    CROSS JOIN base
     WHERE p.pay_period_start = $1 AND p.pay_period_end = $2 AND p.status = 'processing'
 """
 

@@ -14,6 +14,13 @@ of the posting statement in posting.py), whatever their dates:
   to the row, in the same order (several entries, or one entry twice, may touch an account);
 - `gl_later` adds to every existing later row of the account the amounts of the new rows
   before it (a statement does not see its own inserts, so the new rows are not shifted twice).
+  An existing row is after a new row exactly when its date is later (on the same date its seq
+  is smaller), so the new amounts are summed per (account, day) and each sum looks up the later
+  rows with one range scan of idx_ledger_account (a LATERAL with `OFFSET 0`, so the planner
+  does not flatten it; the row comparison is one the date index cannot serve). A payroll batch
+  is three look-ups that find nothing. As a join of new rows and ledger rows the planner (the
+  new rows estimated at 10) hashed every ledger row of the accounts: 170 ms for 750 new rows
+  on a 12,000-row ledger, and per-row probes still cost 0.3 ms each.
 The seqs come from the sequence while the accounts are locked, so they are greater than every
 seq of these accounts already in the ledger: no existing row shares a new row's position, which
 is what the two sums assume.
@@ -63,11 +70,15 @@ APPEND_CTES = """
         UPDATE general_ledger gl
         SET running_balance = gl.running_balance + later.delta
         FROM (
-            SELECT old.id, sum(n.delta) AS delta
-            FROM gl_new n
-            JOIN general_ledger old
-              ON old.account_code = n.account_code
-             AND (old.transaction_date, old.seq) > (n.day, n.seq)
+            SELECT old.id, sum(d.delta) AS delta
+            FROM (SELECT account_code, day, sum(delta) AS delta FROM gl_new GROUP BY account_code, day) d
+            CROSS JOIN LATERAL (
+                SELECT o.id
+                FROM general_ledger o
+                WHERE o.account_code = d.account_code
+                  AND (o.account_code, o.transaction_date) > (d.account_code, d.day)
+                OFFSET 0
+            ) old
             GROUP BY old.id
         ) later
         WHERE gl.id = later.id

@@ -5,11 +5,12 @@ statements for the whole batch instead of four per entry: the posting keys (advi
 order), the entries already posted under them, the share-locked periods of the entry dates,
 the accounts of every draft (code order), then `write_entries` (one statement per year).
 
-Only the plain case is posted here: a new key, an open period that exists, existing active
-accounts, a draft that passes domain.check_draft. Anything else (a key posted before or twice
-in the batch, a missing or closed period, an unknown or inactive account, a bad draft) is
-answered None and left to post_entry, which posts, re-announces or rejects it exactly as it
-would alone; the locks taken here cover what it will lock again, so it waits for nothing new.
+Only the plain case is posted here: a new key, an open period (the month's is created when no
+period covers the day, as post_entry does), existing active accounts, a draft that passes
+domain.check_draft. Anything else (a key posted before or twice in the batch, a closed period,
+an unknown or inactive account, a bad draft) is answered None and left to post_entry, which
+posts, re-announces or rejects it exactly as it would alone; the locks taken here cover what it
+will lock again, so it waits for nothing new.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from datetime import date, datetime
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.accounting import accounts, domain
+from services.accounting import accounts, domain, periods
 from services.accounting.posting import Posting, check_accounts, new_entry, record_posted, write_entries
 from services.accounting.tables import Account, JournalEntry
 from services.runtime.db import UnitOfWork
@@ -33,18 +34,18 @@ LOCK_KEYS = text(
     ") AS ordered"
 )
 POSTED_KEYS = text("SELECT posting_key FROM journal_entries WHERE posting_key = ANY(CAST(:keys AS text[]))")
-# The open period covering each day, share-locked (as posting.EXISTING_AND_PERIOD).
-OPEN_PERIODS = text(
+# The period covering each day (id NULL where none does), share-locked as in
+# posting.EXISTING_AND_PERIOD.
+PERIODS = text(
     """
-    SELECT d.day, p.id
+    SELECT d.day, p.id, p.status
     FROM unnest(CAST(:days AS date[])) AS d(day)
-    JOIN LATERAL (
+    LEFT JOIN LATERAL (
         SELECT id, status
         FROM fiscal_periods
         WHERE start_date <= d.day AND end_date >= d.day
         FOR SHARE
     ) p ON true
-    WHERE p.status = :open
     """
 )
 
@@ -59,15 +60,15 @@ async def post_many(items: Sequence[tuple[UnitOfWork, domain.Draft | None]], *, 
     keys = sorted({d.posting_key for d in drafts if d.posting_key is not None})
     await session.execute(LOCK_KEYS, {"keys": keys})
     taken = {row[0] for row in await session.execute(POSTED_KEYS, {"keys": keys})}
-    periods = await _open_periods(session, {d.entry_date for d in drafts})
+    open_periods = await _open_periods(session, {d.entry_date for d in drafts}, now)
     locked = await accounts.lock_for_posting(session, [line.account_code for d in drafts for line in d.lines])
     entries: list[JournalEntry | None] = []
     for _, draft in items:
         entry = None
-        if draft is not None and _plain(draft, taken, periods, locked):
+        if draft is not None and _plain(draft, taken, open_periods, locked):
             assert draft.posting_key is not None
             taken.add(draft.posting_key)
-            entry = new_entry(draft, periods[draft.entry_date], now)
+            entry = new_entry(draft, open_periods[draft.entry_date], now)
         entries.append(entry)
     await write_entries(session, [e for e in entries if e is not None], locked)
     postings: list[Posting | None] = []
@@ -81,9 +82,15 @@ async def post_many(items: Sequence[tuple[UnitOfWork, domain.Draft | None]], *, 
     return postings
 
 
-async def _open_periods(session: AsyncSession, days: set[date]) -> dict[date, uuid.UUID]:
-    rows = await session.execute(OPEN_PERIODS, {"days": sorted(days), "open": domain.PeriodStatus.OPEN.value})
-    return {row.day: row.id for row in rows}
+async def _open_periods(session: AsyncSession, days: set[date], now: datetime) -> dict[date, uuid.UUID]:
+    """The open period of each day; the month's period is created for a day none covers (as
+    periods.open_period_for does), so the first batch of a new month is posted here too."""
+    found = list(await session.execute(PERIODS, {"days": sorted(days)}))
+    missing = [row.day for row in found if row.id is None]
+    if missing:
+        await periods.create_missing(session, list({domain.month_period(day): None for day in sorted(missing)}), now)
+        found = list(await session.execute(PERIODS, {"days": sorted(days)}))
+    return {row.day: row.id for row in found if row.status == domain.PeriodStatus.OPEN}
 
 
 def _plain(draft: domain.Draft, taken: set[str], periods: dict[date, uuid.UUID], locked: dict[str, Account]) -> bool:

@@ -116,7 +116,7 @@ class EventConsumer:
         *,
         subject_root: str,
         max_deliveries: int = 5,
-        batch_size: int = 100,
+        batch_size: int = 250,
         ack_wait_s: float = 30.0,
     ) -> None:
         self.service = service

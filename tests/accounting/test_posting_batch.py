@@ -8,18 +8,23 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import date
+from dataclasses import replace
+from datetime import UTC, date, datetime
 from typing import Any
 
 import asyncpg
+from erp.accounting.v1 import accounting_service_pb2 as api
+from erp.accounting.v1 import events_pb2 as ev
 from erp.payroll.v1 import events_pb2 as payroll_ev
 from google.type.date_pb2 import Date
 
 from services.accounting import chart
+from services.accounting.handlers import payroll_expense
+from services.accounting.posting_batch import post_many
 from services.runtime.consumer import BatchedHandler, EventConsumer
 from services.runtime.events import ReceivedEvent
 from services.runtime.service import RunningService
-from tests.accounting.helpers import Stub, assert_books_balanced, dec, fresh_year, ledger_rows
+from tests.accounting.helpers import CALLER, Stub, assert_books_balanced, dec, fresh_year, ledger_rows
 from tests.accounting.test_payroll_handlers import PROCESSED, processed
 
 
@@ -70,7 +75,7 @@ async def test_a_batch_posts_as_one_request_at_a_time_would(
         received(plain[0]),
         received(earlier_key_msg),  # posted before the batch: answered with that entry
         received(twice),
-        received(on(year, 4, 30)),  # no April period yet: the one-request form creates it
+        received(on(year, 4, 30)),  # no April period yet: created, as the one-request form does
         received(plain[1]),
         received(twice),  # the same request again, new event id: answered with the first's entry
         received(on(year, 3, 25, net_pay=dec("1.00"))),  # does not balance: rejected
@@ -84,8 +89,7 @@ async def test_a_batch_posts_as_one_request_at_a_time_would(
     assert answers[1]["journal_entry_id"] == (await results(db, setup[:1]))[0]["journal_entry_id"]
     assert answers[5]["journal_entry_id"] == answers[2]["journal_entry_id"]
 
-    # One entry per record; numbers gap-free over the year, the batch's in event order for the
-    # plain ones (the deferred ones numbered after them).
+    # One entry per record; numbers gap-free over the year, the batch's in event order.
     numbers = await db.fetch(
         "SELECT journal_number, posting_key FROM journal_entries WHERE entry_date >= $1 AND entry_date < $2 "
         "AND source_service = 'payroll' ORDER BY journal_number",
@@ -95,9 +99,10 @@ async def test_a_batch_posts_as_one_request_at_a_time_would(
     assert len(numbers) == 2 + 5
     assert [int(r["journal_number"].rsplit("-", 1)[1]) for r in numbers] == list(range(1, 8))
     keys = [r["posting_key"] for r in numbers]
-    plain_keys = [f"payroll.expense:{m.payroll_record_id}" for m in (plain[0], twice, plain[1], plain[2])]
-    assert keys[2:6] == plain_keys
-    assert keys[6] == f"payroll.expense:{batch[3].message.payroll_record_id}"  # type: ignore[attr-defined]
+    april = batch[3].message
+    assert isinstance(april, payroll_ev.PayrollProcessed)
+    posted_in_order = (plain[0], twice, april, plain[1], plain[2])
+    assert keys[2:] == [f"payroll.expense:{m.payroll_record_id}" for m in posted_in_order]
 
     # The rejection went out as JournalEntryRejected; every posting as JournalEntryPosted.
     rejected = await db.fetchval(
@@ -108,3 +113,42 @@ async def test_a_batch_posts_as_one_request_at_a_time_would(
     await assert_books_balanced(stub, db)
     salary = [r for r in await ledger_rows(db, chart.SALARY_EXPENSE) if r["transaction_date"].year == year]
     assert [r["transaction_date"].month for r in salary] == [3, 3, 3, 3, 4, 5, 5]
+
+
+async def test_post_many_posts_the_plain_drafts_and_leaves_the_rest(
+    accounting_service: RunningService, stub: Stub, db: asyncpg.Connection
+) -> None:
+    """What post_many leaves to post_entry (None): a key posted before, a key twice in the
+    batch, a closed period, an unknown account, a draft that does not balance, no draft."""
+    year = fresh_year()
+    consumer = accounting_service.consumer
+    assert isinstance(consumer, EventConsumer)
+    handler = consumer.handlers[PROCESSED]
+    before = on(year, 3, 31)
+    assert await consumer.apply_batch([(received(before), handler), (received(on(year, 6, 30)), handler)]) == [
+        True,
+        True,
+    ]
+    june = await db.fetchval("SELECT id FROM fiscal_periods WHERE fiscal_year = $1 AND period_number = 6", year)
+    await stub.CloseFiscalPeriod(api.CloseFiscalPeriodRequest(id=str(june)), metadata=CALLER)
+    plain, twice = on(year, 3, 15), on(year, 3, 20)
+    unknown = replace(payroll_expense(on(year, 3, 10)).draft(), posting_key=f"t:{uuid.uuid4()}")
+    unknown = replace(unknown, lines=(replace(unknown.lines[0], account_code="9999"), *unknown.lines[1:]))
+    drafts = [
+        payroll_expense(plain).draft(),
+        payroll_expense(before).draft(),
+        payroll_expense(twice).draft(),
+        payroll_expense(twice).draft(),
+        payroll_expense(on(year, 6, 15)).draft(),
+        unknown,
+        replace(payroll_expense(on(year, 3, 12)).draft(), lines=payroll_expense(plain).draft().lines[:2]),
+        None,
+        payroll_expense(on(year, 7, 31)).draft(),  # July: no period yet, created
+    ]
+    async with accounting_service.deps.db.unit_of_work() as uow:
+        postings = await post_many([(uow, d) for d in drafts], now=datetime.now(UTC))
+        assert [p is not None for p in postings] == [True, False, True, False, False, False, False, False, True]
+        recorded = uow.pending_events
+    assert [p.entry.journal_number for p in postings if p] == [f"JE-{year}-{n:06d}" for n in (3, 4, 5)]
+    assert len(recorded) == 3 and all(isinstance(m, ev.JournalEntryPosted) for m in recorded)
+    await assert_books_balanced(stub, db)
