@@ -65,13 +65,15 @@ STAGES = {
 }
 
 
-async def stages(bench: Bench, approved_at: datetime) -> dict[str, float]:
+async def stages(bench: Bench, approving_at: datetime, approved_at: datetime) -> dict[str, float]:
+    """Each stage's time after the approval returned (negative: before), from rows written
+    since the approval began."""
     figures: dict[str, float] = {}
     for service, queries in STAGES.items():
         conn = await bench.connect(service)
         try:
             for name, sql, event_type in queries:
-                at = await conn.fetchval(sql, event_type, approved_at - timedelta(seconds=1))
+                at = await conn.fetchval(sql, event_type, approving_at - timedelta(seconds=1))
                 figures[f"stage_{name}_s"] = (at - approved_at).total_seconds() if at else 0.0
         finally:
             await conn.close()
@@ -84,6 +86,7 @@ async def services_run(stub: PayrollServiceAsyncStub, start: date, end: date, n:
     run = (await stub.RunPayroll(request, metadata=(("x-erp-user-id", CREATOR),), timeout=300)).payroll_run
     t1 = time.perf_counter()
     approve = pay.ApprovePayrollRunRequest(id=run.id)
+    approving_at = datetime.now(UTC)
     await stub.ApprovePayrollRun(approve, metadata=(("x-erp-user-id", APPROVER),), timeout=300)
     t2 = time.perf_counter()
     approved_at = datetime.now(UTC)
@@ -105,6 +108,7 @@ async def services_run(stub: PayrollServiceAsyncStub, start: date, end: date, n:
         "saga_s": t3 - t2,
         "total_s": t3 - t0,
         "approved_at": approved_at,
+        "approving_at": approving_at,
     }
 
 
@@ -117,7 +121,7 @@ async def run(bench: Bench) -> Result:
             start, end = month_after(HISTORY_END, bench.next_period)
             bench.next_period += 1
             services = await services_run(stub, start, end, len(bench.data.employees))
-            services |= await stages(bench, services.pop("approved_at"))
+            services |= await stages(bench, services.pop("approving_at"), services.pop("approved_at"))
             conn = await bench.connect("monolith")
             try:
                 monolith = await payroll_run(conn, start, end, bench.data.approver_id)

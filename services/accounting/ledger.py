@@ -32,7 +32,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from services.accounting import domain
-from services.accounting.tables import Account, JournalEntry
+from services.accounting.entry_data import EntryData
+from services.accounting.tables import Account
 
 # Parameters: :now and the per-line arrays :gl_line_ids, :gl_entry_ids, :gl_days, :gl_accounts,
 # :gl_descriptions, :gl_debits, :gl_credits, :gl_deltas (see `append_params`).
@@ -86,7 +87,7 @@ APPEND_CTES = """
 """
 
 
-def append_params(entries: Sequence[JournalEntry], accounts: Mapping[str, Account]) -> dict[str, Any]:
+def append_params(entries: Sequence[EntryData], accounts: Mapping[str, Account]) -> dict[str, Any]:
     """The parameters of APPEND_CTES for the entries' lines (descriptions default to the entry's)."""
     rows = [(entry, line) for entry in entries for line in entry.lines]
     return {

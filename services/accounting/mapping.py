@@ -8,7 +8,8 @@ from erp.accounting.v1 import accounting_pb2 as pb
 from erp.accounting.v1 import events_pb2 as ev
 
 from services.accounting import domain, statements
-from services.accounting.tables import Account, FiscalPeriod, JournalEntry, JournalEntryLine, LedgerRow
+from services.accounting.entry_data import EntryData, LineData
+from services.accounting.tables import Account, FiscalPeriod, JournalEntry, LedgerRow
 from services.runtime.convert import date_to_pb, decimal_to_pb, str_or_empty, timestamp_to_pb
 
 ACCOUNT_TYPE_TO_PB = {
@@ -42,7 +43,7 @@ def account_to_pb(row: Account) -> pb.Account:
     )
 
 
-def line_to_pb(row: JournalEntryLine) -> pb.JournalEntryLine:
+def line_to_pb(row: LineData) -> pb.JournalEntryLine:
     return pb.JournalEntryLine(
         id=str(row.id),
         journal_entry_id=str(row.journal_entry_id),
@@ -55,7 +56,7 @@ def line_to_pb(row: JournalEntryLine) -> pb.JournalEntryLine:
     )
 
 
-def entry_to_pb(row: JournalEntry) -> pb.JournalEntry:
+def entry_to_pb(row: EntryData) -> pb.JournalEntry:
     return pb.JournalEntry(
         id=str(row.id),
         journal_number=row.journal_number,
@@ -119,7 +120,7 @@ def statement_line_to_pb(line: statements.Line) -> pb.StatementLine:
 # ---- events ------------------------------------------------------------------------------------
 
 
-def posted_lines(row: JournalEntry, account_types: Mapping[str, str]) -> list[ev.PostedJournalLine]:
+def posted_lines(row: EntryData, account_types: Mapping[str, str]) -> list[ev.PostedJournalLine]:
     return [
         ev.PostedJournalLine(
             line_number=line.line_number,
@@ -133,7 +134,7 @@ def posted_lines(row: JournalEntry, account_types: Mapping[str, str]) -> list[ev
     ]
 
 
-def journal_entry_posted(row: JournalEntry, account_types: Mapping[str, str]) -> ev.JournalEntryPosted:
+def journal_entry_posted(row: EntryData, account_types: Mapping[str, str]) -> ev.JournalEntryPosted:
     return ev.JournalEntryPosted(
         journal_entry_id=str(row.id),
         journal_number=row.journal_number,
@@ -150,7 +151,7 @@ def journal_entry_posted(row: JournalEntry, account_types: Mapping[str, str]) ->
 
 
 def journal_entry_reversed(
-    original: JournalEntry, reversal: JournalEntry, reason: str, account_types: Mapping[str, str]
+    original: JournalEntry, reversal: EntryData, reason: str, account_types: Mapping[str, str]
 ) -> ev.JournalEntryReversed:
     return ev.JournalEntryReversed(
         journal_entry_id=str(original.id),

@@ -27,7 +27,8 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.accounting import accounts, domain, ledger, mapping, periods
-from services.accounting.tables import Account, JournalEntry, JournalEntryLine
+from services.accounting.entry_data import EntryData, NewEntry, NewLine
+from services.accounting.tables import Account, JournalEntry
 from services.runtime.db import UnitOfWork
 from services.runtime.errors import FieldViolation, InvalidArgument
 
@@ -104,7 +105,7 @@ WRITE = text(
 class Posting:
     """A posted entry, the types of its accounts, and whether it existed before (same key)."""
 
-    entry: JournalEntry
+    entry: EntryData
     account_types: dict[str, str]
     duplicate: bool = False
 
@@ -144,12 +145,11 @@ async def post_entry(uow: UnitOfWork, draft: domain.Draft, *, now: datetime) -> 
     return Posting(entry, types)
 
 
-def new_entry(draft: domain.Draft, period_id: uuid.UUID, now: datetime) -> JournalEntry:
-    """The entry `draft` becomes (not added to the session; write_entries writes it and sets
-    its journal number)."""
+def new_entry(draft: domain.Draft, period_id: uuid.UUID, now: datetime) -> NewEntry:
+    """The entry `draft` becomes (write_entries writes it and sets its journal number)."""
     entry_id = uuid.uuid4()
     total_debit, total_credit = domain.totals(draft.lines)
-    return JournalEntry(
+    return NewEntry(
         id=entry_id,
         journal_number="",
         entry_date=draft.entry_date,
@@ -171,7 +171,7 @@ def new_entry(draft: domain.Draft, period_id: uuid.UUID, now: datetime) -> Journ
         created_at=now,
         updated_at=now,
         lines=[
-            JournalEntryLine(
+            NewLine(
                 id=uuid.uuid4(),
                 journal_entry_id=entry_id,
                 line_number=i,
@@ -186,14 +186,13 @@ def new_entry(draft: domain.Draft, period_id: uuid.UUID, now: datetime) -> Journ
     )
 
 
-async def write_entries(session: AsyncSession, entries: Sequence[JournalEntry], locked: Mapping[str, Account]) -> None:
+async def write_entries(session: AsyncSession, entries: Sequence[NewEntry], locked: Mapping[str, Account]) -> None:
     """Write new entries, their lines and ledger rows (`WRITE`, one statement per year), numbered
     in the given order; sets each entry's journal_number. The accounts must be locked."""
-    years: dict[int, list[JournalEntry]] = {}
+    years: dict[int, list[NewEntry]] = {}
     for entry in entries:
         years.setdefault(entry.entry_date.year, []).append(entry)
     for year, group in years.items():
-        assert group[0].posted_at is not None
         params = ledger.append_params(group, locked)
         lines = [line for entry in group for line in entry.lines]
         params.update(
@@ -245,7 +244,7 @@ def check_accounts(draft: domain.Draft, locked: dict[str, Account]) -> None:
             domain.ensure_postable(code, locked[code].account_name, locked[code].is_active)
 
 
-def record_posted(uow: UnitOfWork, entry: JournalEntry, types: dict[str, str], *, first: bool = False) -> None:
+def record_posted(uow: UnitOfWork, entry: EntryData, types: dict[str, str], *, first: bool = False) -> None:
     """JournalEntryPosted; a new entry's is the first event of its aggregate (version 1, no
     look-up), a re-announcement takes the next version."""
     uow.record(

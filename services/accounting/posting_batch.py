@@ -23,8 +23,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.accounting import accounts, domain, periods
+from services.accounting.entry_data import NewEntry
 from services.accounting.posting import Posting, check_accounts, new_entry, record_posted, write_entries
-from services.accounting.tables import Account, JournalEntry
+from services.accounting.tables import Account
 from services.runtime.db import UnitOfWork
 from services.runtime.errors import DomainError
 
@@ -62,7 +63,7 @@ async def post_many(items: Sequence[tuple[UnitOfWork, domain.Draft | None]], *, 
     taken = {row[0] for row in await session.execute(POSTED_KEYS, {"keys": keys})}
     open_periods = await _open_periods(session, {d.entry_date for d in drafts}, now)
     locked = await accounts.lock_for_posting(session, [line.account_code for d in drafts for line in d.lines])
-    entries: list[JournalEntry | None] = []
+    entries: list[NewEntry | None] = []
     for _, draft in items:
         entry = None
         if draft is not None and _plain(draft, taken, open_periods, locked):
