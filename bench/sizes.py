@@ -21,6 +21,7 @@ class Size:
     write_concurrency: tuple[int, ...]
     erp_up_repeats: int
     erp_up_restart: bool  # also time a restart on the same data
+    test_suite: bool = False  # also time the test suite (`make test`'s pytest run), once
 
     def requests_at(self, concurrency: int) -> int:
         return max(self.read_requests, concurrency)
@@ -32,5 +33,5 @@ class Size:
 SIZES = {
     "tiny": Size("tiny", 20, 3, 1, 20, 6, (1, 3), 200, 20.0, 1.0, 6, (1, 3), 1, False),
     "small": Size("small", 1_000, 4, 3, 100, 10, (1, 10, 50), 5_000, 50.0, 6.0, 100, (1, 20), 3, True),
-    "full": Size("full", 10_000, 12, 3, 100, 50, (1, 10, 50), 50_000, 100.0, 30.0, 300, (1, 20), 3, True),
+    "full": Size("full", 10_000, 12, 3, 100, 50, (1, 10, 50), 50_000, 100.0, 30.0, 300, (1, 20), 3, True, True),
 }

@@ -1,11 +1,14 @@
 """(6) `erp up` from a warm install to healthy ("Ready." printed: every service answers gRPC
 health and the gateway /healthz): first with an empty data directory (initdb, databases,
-migrations, streams) and then restarted on the same data; also how long Ctrl-C takes."""
+migrations, streams) and then restarted on the same data; also how long Ctrl-C takes. At full
+size also the test suite's wall time: `make test`'s pytest run, once, on its own embedded
+servers (while nothing else of the benchmark runs)."""
 
 from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -71,6 +74,28 @@ def up_once(env: dict[str, str]) -> tuple[float, float]:
             proc.wait()
 
 
+def test_suite() -> dict[str, float]:
+    """`python -m pytest -q` as `make test` runs it: wall seconds, tests passed and failed."""
+    env = {k: v for k, v in os.environ.items() if k not in ("ERP_DATABASE_URL", "ERP_NATS_URL")}
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=3600,
+    )
+    wall = time.perf_counter() - started
+    summary = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
+    counts = {word: int(n) for n, word in re.findall(r"(\d+) (passed|failed|errors?)", summary)}
+    return {
+        "test_suite_wall_s": wall,
+        "test_suite_passed": float(counts.get("passed", 0)),
+        "test_suite_failed": float(counts.get("failed", 0) + counts.get("error", 0) + counts.get("errors", 0)),
+    }
+
+
 async def run(size: Size) -> Result:
     result = Result(NAME, size)
     with tempfile.TemporaryDirectory(prefix="erp-bench-up-") as tmp:
@@ -82,8 +107,10 @@ async def run(size: Size) -> Result:
                 again, stop = await asyncio.to_thread(up_once, env)
                 figs |= {"restart_to_ready_s": again, "restart_stop_s": stop}
             result.repeats.append(figs)
+    if size.test_suite:
+        result.repeats[0] |= await asyncio.to_thread(test_suite)
     result.notes.append(
-        "first start: empty data directory (initdb, 8 databases, migrations, streams); restart: same data; "
-        "the test suite's wall time is out of scope here"
+        "first start: empty data directory (initdb, 8 databases, migrations, streams); restart: same data"
+        + ("; test suite: `make test`'s pytest run once, embedded servers" if size.test_suite else "")
     )
     return result
