@@ -52,6 +52,9 @@ def test_every_service_runs_with_health_checks_and_restart_policies() -> None:
         assert config["environment"][f"ERP_{service.upper()}_GRPC_ADDRESS"].startswith(f"{name}:")
         assert "services.ops.healthcheck" in config["healthcheck"]["test"]
     assert services["gateway"]["command"] == ["python", "-m", "gateway"]
+    secrets = ("ERP_PII_KEYS", "ERP_PII_ACTIVE_KEY", "ERP_IDENTITY_KEY", "ERP_ENV", "ERP_SECURITY")
+    for name in [*names.values(), "gateway"]:  # the same secrets reach every container
+        assert all(key in services[name]["environment"] for key in secrets), name
     routes = (ROOT / "deploy/nats/cluster.conf").read_text()
     assert all(f"nats://nats-{i}:6222" in routes for i in (1, 2, 3))
     assert "pool_mode = transaction" in (ROOT / "deploy/pgbouncer/pgbouncer.ini").read_text()
