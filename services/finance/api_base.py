@@ -3,13 +3,10 @@ of the services finance reads, and small request helpers."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import date
 from typing import Any
 
 from google.type.date_pb2 import Date
-from sqlalchemy import Select, func, select, tuple_
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.finance.remote import Accounting, Departments
 from services.finance.tables import Budget
@@ -17,8 +14,8 @@ from services.runtime import errors
 from services.runtime.clock import Clock
 from services.runtime.convert import date_from_pb
 from services.runtime.db import Database
-from services.runtime.errors import InvalidArgument, Validator
-from services.runtime.repository import Page, decode_token, encode_token, filters_fingerprint, page_size_of
+from services.runtime.errors import Validator
+from services.runtime.repository import Desc
 from services.runtime.service import ServiceDeps
 
 
@@ -56,29 +53,5 @@ def check_range(start: date | None, end: date | None, field: str = "end_date") -
     errors.check_range(start, end, field, "must be on or after start_date")
 
 
-# ListBudgets is ordered by fiscal year (newest first), then department and category (A-Z):
-# directions differ, so the keyset runs over (-fiscal_year, department, category, id).
-_BUDGET_KEYS = (-Budget.fiscal_year, Budget.department, Budget.category, Budget.id)
-_BUDGET_KEY_TYPES = (int, str, str, uuid.UUID)
-
-
-async def budget_page(
-    session: AsyncSession, stmt: Select[Any], *, page_size: int, page_token: str, filters: object
-) -> Page[Budget]:
-    size = page_size_of(page_size)
-    fingerprint = filters_fingerprint(filters)
-    total = (await session.execute(select(func.count()).select_from(stmt.order_by(None).subquery()))).scalar_one()
-    if page_token:
-        after = decode_token(page_token, fingerprint)
-        if len(after) != len(_BUDGET_KEYS) or not all(
-            type(v) is t for v, t in zip(after, _BUDGET_KEY_TYPES, strict=True)
-        ):
-            raise InvalidArgument.field("page_token", "is not a token this service issued")
-        stmt = stmt.where(tuple_(*_BUDGET_KEYS) > tuple_(*after))
-    rows: list[Budget] = list((await session.execute(stmt.order_by(*_BUDGET_KEYS).limit(size + 1))).scalars())
-    token = ""
-    if len(rows) > size:
-        rows = rows[:size]
-        last = rows[-1]
-        token = encode_token([-last.fiscal_year, last.department, last.category, last.id], fingerprint)
-    return Page(items=rows, next_page_token=token, total_size=int(total))
+# ListBudgets is ordered by fiscal year (newest first), then department and category (A-Z).
+BUDGET_ORDER = (Desc(Budget.fiscal_year), Budget.department, Budget.category, Budget.id)

@@ -10,12 +10,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from services.finance import budgets, domain, mapping
-from services.finance.api_base import ApiBase, budget_page, text_arg, texts_arg
+from services.finance.api_base import BUDGET_ORDER, ApiBase, text_arg, texts_arg
 from services.finance.tables import Budget
 from services.runtime.convert import date_from_pb, money_from_pb, uuid_from_str, uuids_from_strs
 from services.runtime.db import UnitOfWork, translate_integrity_error
 from services.runtime.errors import AlreadyExists, InvalidArgument, Validator
-from services.runtime.repository import batch_get, get_or_404, get_versioned_for_update
+from services.runtime.repository import batch_get, get_or_404, get_versioned_for_update, list_page
 
 UNIQUE_MESSAGES = {
     "uq_budgets_department": "a budget for this department, fiscal year, quarter and category already exists",
@@ -101,8 +101,8 @@ class BudgetsApi(ApiBase):
             sorted(request.statuses),
         )
         async with self.db.read() as s:
-            page = await budget_page(
-                s, stmt, page_size=request.page_size, page_token=request.page_token, filters=filters
+            page = await list_page(
+                s, stmt, BUDGET_ORDER, page_size=request.page_size, page_token=request.page_token, filters=filters
             )
         return api.ListBudgetsResponse(
             budgets=[mapping.budget_to_pb(r) for r in page.items],

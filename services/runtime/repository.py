@@ -15,7 +15,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Select, func, select, tuple_
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute
 
@@ -129,32 +129,56 @@ def _fits(value: Any, column: QueryableAttribute[Any]) -> bool:
     return isinstance(value, expected)
 
 
+@dataclass(frozen=True)
+class Desc:
+    """An `order_by` key of list_page sorted newest / largest first."""
+
+    column: QueryableAttribute[Any]
+
+
+OrderKey = QueryableAttribute[Any] | Desc
+
+
 async def list_page(
     session: AsyncSession,
     stmt: Select[Any],
-    order_by: Sequence[QueryableAttribute[Any]],
+    order_by: Sequence[OrderKey],
     *,
     page_size: int,
     page_token: str,
     filters: object,
     descending: bool = False,
 ) -> Page[Any]:
-    """One page of `stmt` in keyset order over `order_by` (unique in combination)."""
+    """One page of `stmt` in keyset order over `order_by` (unique in combination); a key wrapped
+    in `Desc` (or every key, with `descending`) is sorted high to low."""
+    keys = [(k.column, True) if isinstance(k, Desc) else (k, descending) for k in order_by]
     size = page_size_of(page_size)
     fingerprint = filters_fingerprint(filters)
     total = (await session.execute(select(func.count()).select_from(stmt.order_by(None).subquery()))).scalar_one()
     paged = stmt
     if page_token:
         after = decode_token(page_token, fingerprint)
-        if len(after) != len(order_by) or not all(_fits(v, col) for v, col in zip(after, order_by, strict=True)):
+        if len(after) != len(keys) or not all(_fits(v, col) for v, (col, _) in zip(after, keys, strict=True)):
             raise InvalidArgument.field("page_token", "is not a token this service issued")
-        key, bound = tuple_(*order_by), tuple_(*after)
-        paged = paged.where(key < bound if descending else key > bound)
-    ordering = [c.desc() for c in order_by] if descending else list(order_by)
+        paged = paged.where(_after(keys, after))
+    ordering = [col.desc() if desc else col for col, desc in keys]
     rows = list((await session.execute(paged.order_by(*ordering).limit(size + 1))).scalars())
     next_token = ""
     if len(rows) > size:
         rows = rows[:size]
         last = rows[-1]
-        next_token = encode_token([getattr(last, col.key) for col in order_by], fingerprint)
+        next_token = encode_token([getattr(last, col.key) for col, _ in keys], fingerprint)
     return Page(items=rows, next_page_token=next_token, total_size=int(total))
+
+
+def _after(keys: list[tuple[QueryableAttribute[Any], bool]], values: list[Any]) -> ColumnElement[bool]:
+    """Rows after `values` in the keys' order: one row comparison when every key runs the same
+    way (an index serves it), else the expansion (k1 beyond v1) OR (k1 = v1 AND k2 beyond v2) ..."""
+    if len({desc for _, desc in keys}) == 1:
+        key, bound = tuple_(*(col for col, _ in keys)), tuple_(*values)
+        return key < bound if keys[0][1] else key > bound
+    terms = []
+    for i, ((col, desc), value) in enumerate(zip(keys, values, strict=True)):
+        equal = [c == v for (c, _), v in zip(keys[:i], values[:i], strict=True)]
+        terms.append(and_(*equal, col < value if desc else col > value))
+    return or_(*terms)
