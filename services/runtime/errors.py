@@ -104,7 +104,11 @@ class Validator:
         self.check(value is None or "\x00" not in value, field, "must not contain NUL characters")
 
     def enum_values(
-        self, values: Iterable[K], known: Mapping[K, V], field: str, unknown: str = "contains an unknown value"
+        self,
+        values: Iterable[K],
+        known: Mapping[K, V],
+        field: str,
+        unknown: str = "contains an unknown value ({value})",
     ) -> list[V]:
         """Map wire enum values to domain values; the first unknown one (or UNSPECIFIED) is a
         violation `unknown`, formatted with `{value}`, and ends the mapping."""

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping
 from datetime import date
-from typing import Any, TypeVar
 
 from erp.billing.v1 import billing_pb2 as pb
 from google.type.date_pb2 import Date
@@ -16,8 +14,6 @@ from services.billing.tables import Invoice
 from services.runtime.convert import date_from_pb, uuid_from_str
 from services.runtime.errors import Validator
 from services.runtime.service import ServiceDeps
-
-E = TypeVar("E")
 
 
 class ApiBase:
@@ -40,11 +36,6 @@ def require_id(raw: str, field: str) -> uuid.UUID:
     key = uuid_from_str(raw, field)
     assert key is not None
     return key
-
-
-def enum_values(v: Validator, values: Iterable[int], known: Mapping[Any, E], field: str) -> list[E]:
-    """Wire enum values to domain values; an unknown one (or UNSPECIFIED) is a violation."""
-    return v.enum_values(values, known, field, "contains an unknown value ({value})")
 
 
 def date_range(v: Validator, start: Date, end: Date, field_from: str, field_to: str) -> tuple[date | None, date | None]:

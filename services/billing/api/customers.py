@@ -10,7 +10,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from services.billing import domain, events, mapping
-from services.billing.api.base import ApiBase, enum_values, require_id
+from services.billing.api.base import ApiBase, require_id
 from services.billing.read_model import mark_stale
 from services.billing.tables import Customer
 from services.billing.validation import UPDATABLE_CUSTOMER_FIELDS, normalize_email, validate_customer_fields
@@ -40,7 +40,7 @@ class CustomersApi(ApiBase):
 
     async def ListCustomers(self, request: api.ListCustomersRequest, context_: Any) -> api.ListCustomersResponse:
         v = Validator()
-        statuses = enum_values(v, request.statuses, mapping.CUSTOMER_STATUS_FROM_PB, "statuses")
+        statuses = v.enum_values(request.statuses, mapping.CUSTOMER_STATUS_FROM_PB, "statuses")
         v.max_len(request.query, "query", 255)
         v.raise_if_any()
         stmt = select(Customer)
@@ -122,7 +122,7 @@ class CustomersApi(ApiBase):
             elif path == "credit_limit":
                 values["credit_limit"] = v.collect(lambda: money_from_pb(c.credit_limit, "customer.credit_limit"))
             elif path == "status":
-                status = enum_values(v, [c.status], mapping.CUSTOMER_STATUS_FROM_PB, "customer.status")
+                status = v.enum_values([c.status], mapping.CUSTOMER_STATUS_FROM_PB, "customer.status")
                 values["status"] = status[0].value if status else None
             else:
                 values[path] = getattr(c, path).strip() or None

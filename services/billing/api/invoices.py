@@ -8,7 +8,7 @@ from erp.billing.v1 import billing_service_pb2 as api
 from sqlalchemy import select
 
 from services.billing import mapping, store
-from services.billing.api.base import ApiBase, date_range, enum_values, require_id
+from services.billing.api.base import ApiBase, date_range, require_id
 from services.billing.tables import Invoice
 from services.runtime.convert import uuids_from_strs
 from services.runtime.errors import Validator
@@ -33,7 +33,7 @@ class InvoicesApi(ApiBase):
     async def ListInvoices(self, request: api.ListInvoicesRequest, context_: Any) -> api.ListInvoicesResponse:
         v = Validator()
         customers = v.collect(lambda: uuids_from_strs(list(request.customer_ids), "customer_ids")) or []
-        statuses = enum_values(v, request.statuses, mapping.INVOICE_STATUS_FROM_PB, "statuses")
+        statuses = v.enum_values(request.statuses, mapping.INVOICE_STATUS_FROM_PB, "statuses")
         dated_from, dated_to = date_range(
             v, request.invoice_date_from, request.invoice_date_to, "invoice_date_from", "invoice_date_to"
         )

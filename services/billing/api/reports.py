@@ -9,7 +9,7 @@ from erp.billing.v1 import billing_service_pb2 as api
 from sqlalchemy import func, select
 
 from services.billing import aging, domain, mapping, store
-from services.billing.api.base import ApiBase, enum_values
+from services.billing.api.base import ApiBase
 from services.billing.tables import Customer, Invoice, InvoiceSummaryRow
 from services.runtime.convert import date_from_pb, uuid_from_str, uuids_from_strs
 from services.runtime.errors import Validator
@@ -22,7 +22,7 @@ class ReportsApi(ApiBase):
     ) -> api.ListInvoiceSummariesResponse:
         v = Validator()
         customers = v.collect(lambda: uuids_from_strs(list(request.customer_ids), "customer_ids")) or []
-        statuses = enum_values(v, request.statuses, mapping.INVOICE_STATUS_FROM_PB, "statuses")
+        statuses = v.enum_values(request.statuses, mapping.INVOICE_STATUS_FROM_PB, "statuses")
         v.raise_if_any()
         today = self.clock.today()
         stmt = select(InvoiceSummaryRow)

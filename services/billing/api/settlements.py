@@ -12,7 +12,7 @@ from erp.billing.v1 import billing_service_pb2 as api
 from sqlalchemy import func, select
 
 from services.billing import domain, events, mapping, store
-from services.billing.api.base import ApiBase, date_range, enum_values
+from services.billing.api.base import ApiBase, date_range
 from services.billing.read_model import mark_stale
 from services.billing.tables import CreditNote, CreditNoteNumberSequence, Invoice, Payment
 from services.billing.validation import MAX_NOTES, MAX_REASON, check_amount
@@ -35,7 +35,7 @@ class SettlementsApi(ApiBase):
             check_amount(v, amount, "amount", positive=True)
         method = None
         if request.payment_method:
-            methods = enum_values(v, [request.payment_method], mapping.PAYMENT_METHOD_FROM_PB, "payment_method")
+            methods = v.enum_values([request.payment_method], mapping.PAYMENT_METHOD_FROM_PB, "payment_method")
             method = methods[0] if methods else None
         v.max_len(request.reference, "reference", 100)
         v.max_len(request.notes, "notes", MAX_NOTES)
@@ -117,7 +117,7 @@ class SettlementsApi(ApiBase):
         paid_from, paid_to = date_range(
             v, request.payment_date_from, request.payment_date_to, "payment_date_from", "payment_date_to"
         )
-        methods = enum_values(v, request.payment_methods, mapping.PAYMENT_METHOD_FROM_PB, "payment_methods")
+        methods = v.enum_values(request.payment_methods, mapping.PAYMENT_METHOD_FROM_PB, "payment_methods")
         v.raise_if_any()
         stmt = select(Payment)
         if invoices:

@@ -8,7 +8,7 @@ from erp.payroll.v1 import payroll_service_pb2 as api
 from sqlalchemy import select
 
 from services.payroll import domain, mapping
-from services.payroll.api.base import ApiBase, enum_values
+from services.payroll.api.base import ApiBase
 from services.payroll.runs import lock_run
 from services.payroll.tables import PayrollRecord
 from services.runtime.convert import date_from_pb, money_from_pb, uuid_from_str, uuids_from_strs
@@ -41,7 +41,7 @@ class RecordsApi(ApiBase):
     ) -> api.ListPayrollRecordsResponse:
         v = Validator()
         employees = v.collect(lambda: uuids_from_strs(list(request.employee_ids), "employee_ids")) or []
-        statuses = enum_values(v, request.statuses, mapping.RECORD_STATUS_FROM_PB, "statuses")
+        statuses = v.enum_values(request.statuses, mapping.RECORD_STATUS_FROM_PB, "statuses")
         run_id = v.collect(lambda: uuid_from_str(request.payroll_run_id, "payroll_run_id", required=False))
         start_from = v.collect(lambda: date_from_pb(request.period_start_from, "period_start_from", required=False))
         end_to = v.collect(lambda: date_from_pb(request.period_end_to, "period_end_to", required=False))

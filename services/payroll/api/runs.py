@@ -11,7 +11,7 @@ from erp.payroll.v1 import payroll_service_pb2 as api
 from sqlalchemy import func, select
 
 from services.payroll import calculation, domain, mapping
-from services.payroll.api.base import ApiBase, enum_values
+from services.payroll.api.base import ApiBase
 from services.payroll.tables import PayrollRun
 from services.runtime import context
 from services.runtime.convert import date_from_pb, uuids_from_strs
@@ -79,7 +79,7 @@ class RunsApi(ApiBase):
 
     async def ListPayrollRuns(self, request: api.ListPayrollRunsRequest, context_: Any) -> api.ListPayrollRunsResponse:
         v = Validator()
-        statuses = enum_values(v, request.statuses, mapping.RUN_STATUS_FROM_PB, "statuses")
+        statuses = v.enum_values(request.statuses, mapping.RUN_STATUS_FROM_PB, "statuses")
         start_from = v.collect(lambda: date_from_pb(request.period_start_from, "period_start_from", required=False))
         end_to = v.collect(lambda: date_from_pb(request.period_end_to, "period_end_to", required=False))
         v.max_len(request.department, "department", 100)

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import functools
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import date
-from typing import TypeVar
 
 from erp.procurement.v1 import procurement_service_pb2 as api
 from google.type.date_pb2 import Date
@@ -22,7 +21,6 @@ from services.runtime.convert import date_from_pb, money_from_pb
 from services.runtime.errors import NotFound, Validator
 from services.runtime.service import ServiceDeps
 
-E = TypeVar("E")
 ORDER = "purchase order"
 
 
@@ -36,11 +34,6 @@ class ApiBase:
     def date_or_today(self, v: Validator, value: Date, field: str) -> date:
         parsed = v.collect(lambda: date_from_pb(value, field, required=False))
         return parsed if parsed is not None else self.clock.today()
-
-
-def enum_values(v: Validator, values: Iterable[int], known: dict[int, E], field: str) -> list[E]:
-    """Map wire enum values to domain values, reporting unknown ones (and UNSPECIFIED) as a violation."""
-    return v.enum_values(values, known, field, "contains an unknown status ({value})")
 
 
 def check_range(start: date | None, end: date | None, field: str) -> None:

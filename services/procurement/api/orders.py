@@ -13,7 +13,6 @@ from services.procurement.api.base import (
     ORDER,
     ApiBase,
     check_range,
-    enum_values,
     order_with_items,
     parse_lines,
 )
@@ -64,7 +63,7 @@ class OrdersApi(ApiBase):
     ) -> api.ListPurchaseOrdersResponse:
         v = Validator()
         vendors = v.collect(lambda: uuids_from_strs(list(request.vendor_ids), "vendor_ids")) or []
-        statuses = enum_values(v, request.statuses, mapping.ORDER_STATUS_FROM_PB, "statuses")
+        statuses = v.enum_values(request.statuses, mapping.ORDER_STATUS_FROM_PB, "statuses")
         start = v.collect(lambda: date_from_pb(request.order_date_from, "order_date_from", required=False))
         end = v.collect(lambda: date_from_pb(request.order_date_to, "order_date_to", required=False))
         v.raise_if_any()

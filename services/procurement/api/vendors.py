@@ -11,7 +11,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from services.procurement import domain, mapping
-from services.procurement.api.base import ApiBase, enum_values
+from services.procurement.api.base import ApiBase
 from services.procurement.tables import Vendor
 from services.runtime.convert import decimal_from_pb, money_from_pb, uuid_from_str, uuids_from_strs
 from services.runtime.db import UnitOfWork, translate_integrity_error
@@ -42,7 +42,7 @@ class VendorsApi(ApiBase):
 
     async def ListVendors(self, request: api.ListVendorsRequest, context_: Any) -> api.ListVendorsResponse:
         v = Validator()
-        statuses = enum_values(v, request.statuses, mapping.VENDOR_STATUS_FROM_PB, "statuses")
+        statuses = v.enum_values(request.statuses, mapping.VENDOR_STATUS_FROM_PB, "statuses")
         min_rating = v.collect(lambda: decimal_from_pb(request.min_rating, "min_rating", required=False))
         v.raise_if_any()
         stmt = select(Vendor)

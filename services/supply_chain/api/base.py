@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 from typing import TypeVar
 
@@ -38,11 +38,6 @@ class ApiBase:
 def text_or_none(value: str) -> str | None:
     stripped = value.strip()
     return stripped or None
-
-
-def enum_values(v: Validator, values: Iterable[K], known: Mapping[K, V], field: str) -> list[V]:
-    """Map wire enum values; an unknown or UNSPECIFIED one is a violation."""
-    return v.enum_values(values, known, field, "contains an unknown value")
 
 
 def enum_value(v: Validator, value: K, known: Mapping[K, V], field: str) -> V | None:

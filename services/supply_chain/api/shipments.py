@@ -18,7 +18,7 @@ from services.runtime.db import translate_integrity_error
 from services.runtime.errors import InvalidArgument, Validator
 from services.runtime.repository import batch_get, get_or_404, get_versioned_for_update, list_page
 from services.supply_chain import domain, mapping, store
-from services.supply_chain.api.base import SHIPMENT, ApiBase, enum_value, enum_values, text_or_none
+from services.supply_chain.api.base import SHIPMENT, ApiBase, enum_value, text_or_none
 from services.supply_chain.domain import Status, Tracking
 from services.supply_chain.tables import Shipment, ShipmentItem
 
@@ -111,7 +111,7 @@ class ShipmentsApi(ApiBase):
     async def ListShipments(self, request: api.ListShipmentsRequest, context_: Any) -> api.ListShipmentsResponse:
         v = Validator()
         order_ids = v.collect(lambda: uuids_from_strs(list(request.order_ids), "order_ids")) or []
-        statuses = enum_values(v, request.statuses, mapping.STATUS_FROM_PB, "statuses")
+        statuses = v.enum_values(request.statuses, mapping.STATUS_FROM_PB, "statuses")
         shipment_type = None
         if request.shipment_type:
             shipment_type = enum_value(v, request.shipment_type, mapping.TYPE_FROM_PB, "shipment_type")
