@@ -14,7 +14,7 @@ from services.inventory.api_base import ApiBase, enums_from_pb
 from services.inventory.stock import change_stock, levels_changed, lock_item, lock_item_by_sku
 from services.inventory.tables import StockMovement, StockReservation
 from services.runtime.context import caller_id
-from services.runtime.convert import timestamp_from_pb, uuid_from_str
+from services.runtime.convert import ids_filter, timestamp_from_pb, uuid_from_str
 from services.runtime.errors import FailedPrecondition, NotFound, Validator
 from services.runtime.repository import list_page
 
@@ -143,7 +143,7 @@ class ReservationsApi(ApiBase):
         self, request: api.ListReservationsRequest, context_: Any
     ) -> api.ListReservationsResponse:
         v = Validator()
-        item_id = v.collect(lambda: uuid_from_str(request.item_id, "item_id", required=False))
+        items = v.collect(lambda: ids_filter(request.item_id, request.item_ids, "item_id", "item_ids")) or []
         order_id = v.collect(lambda: uuid_from_str(request.order_id, "order_id", required=False))
         customer_id = v.collect(lambda: uuid_from_str(request.customer_id, "customer_id", required=False))
         statuses = v.collect(
@@ -151,15 +151,15 @@ class ReservationsApi(ApiBase):
         )
         v.raise_if_any()
         stmt = select(StockReservation)
-        if item_id is not None:
-            stmt = stmt.where(StockReservation.item_id == item_id)
+        if items:
+            stmt = stmt.where(StockReservation.item_id.in_(items))
         if order_id is not None:
             stmt = stmt.where(StockReservation.order_id == order_id)
         if customer_id is not None:
             stmt = stmt.where(StockReservation.customer_id == customer_id)
         if statuses:
             stmt = stmt.where(StockReservation.status.in_([s.value for s in statuses]))
-        filters = (str(item_id), str(order_id), str(customer_id), sorted(s.value for s in statuses or []))
+        filters = ([str(i) for i in items], str(order_id), str(customer_id), sorted(s.value for s in statuses or []))
         async with self.db.read() as s:
             page = await list_page(
                 s,

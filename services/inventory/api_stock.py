@@ -12,7 +12,7 @@ from services.inventory.api_base import ApiBase, check_time_range, enums_from_pb
 from services.inventory.stock import ITEM, MovementSpec, change_stock, levels_changed
 from services.inventory.tables import InventoryItem, StockMovement
 from services.runtime.context import caller_id
-from services.runtime.convert import timestamp_from_pb, uuid_from_str
+from services.runtime.convert import ids_filter, timestamp_from_pb, uuid_from_str
 from services.runtime.errors import Validator
 from services.runtime.repository import get_versioned_for_update, list_page
 
@@ -52,13 +52,13 @@ class StockApi(ApiBase):
         self, request: api.ListStockMovementsRequest, context_: Any
     ) -> api.ListStockMovementsResponse:
         stmt = select(StockMovement)
-        item_id = uuid_from_str(request.item_id, "item_id", required=False)
+        items = ids_filter(request.item_id, request.item_ids, "item_id", "item_ids")
         types = enums_from_pb(list(request.movement_types), mapping.MOVEMENT_TYPE_FROM_PB, "movement_types")
         start = timestamp_from_pb(request.start_time, "start_time") if request.HasField("start_time") else None
         end = timestamp_from_pb(request.end_time, "end_time") if request.HasField("end_time") else None
         check_time_range(start, end)
-        if item_id is not None:
-            stmt = stmt.where(StockMovement.item_id == item_id)
+        if items:
+            stmt = stmt.where(StockMovement.item_id.in_(items))
         if types:
             stmt = stmt.where(StockMovement.movement_type.in_([t.value for t in types]))
         if start is not None:
@@ -68,7 +68,7 @@ class StockApi(ApiBase):
         if request.reference:
             stmt = stmt.where(StockMovement.reference == request.reference)
         filters = (
-            str(item_id),
+            [str(i) for i in items],
             sorted(t.value for t in types),
             start and start.isoformat(),
             end and end.isoformat(),

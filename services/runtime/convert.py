@@ -6,6 +6,7 @@ Money is `Decimal` in Python and a decimal string on the wire (google.type.Decim
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from decimal import Context, Decimal, InvalidOperation
 from typing import overload
@@ -117,6 +118,16 @@ def uuids_from_strs(values: list[str] | tuple[str, ...], field: str, limit: int 
         assert parsed is not None
         out.append(parsed)
     return out
+
+
+def ids_filter(one: str, many: Sequence[str], one_field: str, many_field: str) -> list[uuid.UUID]:
+    """A List filter given as one id and/or a repeated field of ids (at most 1000): the ids of
+    both, distinct and sorted; empty when neither is set (no filter)."""
+    ids = set(uuids_from_strs(list(many), many_field))
+    single = uuid_from_str(one, one_field, required=False)
+    if single is not None:
+        ids.add(single)
+    return sorted(ids)
 
 
 def str_or_empty(value: object | None) -> str:

@@ -146,10 +146,33 @@ async def test_list_movements(stub: Stub, clock: TravelClock) -> None:
     assert [m.quantity for m in paged.movements] + [m.quantity for m in rest.movements] == [2, -1, 10]
 
 
+async def test_list_movements_and_reservations_of_several_items(stub: Stub) -> None:
+    """item_ids: the movements (reservations) of many items in one call, newest first; with
+    item_id the items of both."""
+    a, b, c = [await create_item(stub, quantity_on_hand=q) for q in (10, 20, 30)]
+    await adjust(stub, a.id, 1)
+    await adjust(stub, b.id, 2)
+    await reserve(stub, a.id, 3)
+    await reserve(stub, c.id, 4)
+    both = await stub.ListStockMovements(api.ListStockMovementsRequest(item_ids=[a.id, b.id]))
+    assert [(m.item_id, m.quantity) for m in both.movements] == [
+        (b.id, 2),
+        (a.id, 1),
+        (b.id, 20),
+        (a.id, 10),
+    ]
+    union = await stub.ListStockMovements(api.ListStockMovementsRequest(item_id=c.id, item_ids=[a.id, a.id]))
+    assert {m.item_id for m in union.movements} == {a.id, c.id} and union.total_size == 3  # 2 of a, 1 of c
+    reserved = await stub.ListReservations(api.ListReservationsRequest(item_ids=[a.id, b.id, c.id]))
+    assert [(r.item_id, r.quantity) for r in reserved.reservations] == [(c.id, 4), (a.id, 3)]
+
+
 async def test_list_movements_rejects_bad_filters(stub: Stub, db: asyncpg.Connection) -> None:
     later, earlier = Timestamp(seconds=2_000_000_000), Timestamp(seconds=1_000_000_000)
     for request, field in [
         (api.ListStockMovementsRequest(item_id="x"), "item_id"),
+        (api.ListStockMovementsRequest(item_ids=[str(uuid.uuid4()), "x"]), "item_ids"),
+        (api.ListStockMovementsRequest(item_ids=[str(uuid.uuid4()) for _ in range(1001)]), "item_ids"),
         (api.ListStockMovementsRequest(movement_types=[42]), "movement_types"),
         (api.ListStockMovementsRequest(start_time=later, end_time=earlier), "end_time"),
         (api.ListStockMovementsRequest(start_time=Timestamp(seconds=2**40)), "start_time"),

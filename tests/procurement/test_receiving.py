@@ -255,12 +255,25 @@ async def test_vendor_performance_on_fixed_dates(stub: Stub) -> None:
     assert page.total_size == 3 and len(page.vendor_performance) == 2 and page.next_page_token
     assert all(r.vendor_id == vendor.id for r in page.vendor_performance)
 
+    # vendor_ids: several vendors' rows in one call (newest first, then by vendor).
+    other = await create_vendor(stub, name=f"Perf {tag()}")
+    f = await ordered_order(stub, other.id, [item(quantity=1)], expected_delivery_date=day(2024, 3, 20))
+    await receive(stub, f, [(0, 1, 0)], day(2024, 3, 9))
+    both = await stub.ListVendorPerformance(api.ListVendorPerformanceRequest(vendor_ids=[vendor.id, other.id]))
+    rows = [((r.metric_date.month, r.metric_date.day), r.vendor_id) for r in both.vendor_performance]
+    assert sorted(rows, key=lambda x: (x[0], x[1]), reverse=True) == rows
+    assert {v for _, v in rows} == {vendor.id, other.id} and both.total_size == 4
+    assert ((3, 9), other.id) in rows
+
 
 async def test_list_vendor_performance_errors(stub: Stub) -> None:
     missing = api.ListVendorPerformanceRequest(vendor_id=str(uuid.uuid4()))
     with_bad_id = api.ListVendorPerformanceRequest(vendor_id="nope")
+    with_bad_ids = api.ListVendorPerformanceRequest(vendor_ids=[str(uuid.uuid4()), "nope"])
     backwards = api.ListVendorPerformanceRequest(start_date=day(2024, 3, 2), end_date=day(2024, 3, 1))
     await rpc_error(stub.ListVendorPerformance(missing), Code.NOT_FOUND)
     await rpc_error(stub.ListVendorPerformance(with_bad_id), Code.INVALID_ARGUMENT)
+    err = await rpc_error(stub.ListVendorPerformance(with_bad_ids), Code.INVALID_ARGUMENT)
+    assert violation_fields(err) == ["vendor_ids"]
     err = await rpc_error(stub.ListVendorPerformance(backwards), Code.INVALID_ARGUMENT)
     assert violation_fields(err) == ["end_date"]

@@ -718,6 +718,7 @@ class ListStockMovementsRequest(_message.Message):
     START_TIME_FIELD_NUMBER: _builtins.int
     END_TIME_FIELD_NUMBER: _builtins.int
     REFERENCE_FIELD_NUMBER: _builtins.int
+    ITEM_IDS_FIELD_NUMBER: _builtins.int
     page_size: _builtins.int
     """Maximum number of movements to return (default 50, maximum 1000)."""
     page_token: _builtins.str
@@ -738,6 +739,12 @@ class ListStockMovementsRequest(_message.Message):
     def end_time(self) -> _timestamp_pb2.Timestamp:
         """Only movements before this time."""
 
+    @_builtins.property
+    def item_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Only movements of these items (at most 1000; together with item_id when both are set): the
+        movements of many items in one call, newest first, each carrying its item_id.
+        """
+
     def __init__(
         self,
         *,
@@ -748,10 +755,11 @@ class ListStockMovementsRequest(_message.Message):
         start_time: _timestamp_pb2.Timestamp | None = ...,
         end_time: _timestamp_pb2.Timestamp | None = ...,
         reference: _builtins.str = ...,
+        item_ids: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["end_time", b"end_time", "start_time", b"start_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["end_time", b"end_time", "item_id", b"item_id", "movement_types", b"movement_types", "page_size", b"page_size", "page_token", b"page_token", "reference", b"reference", "start_time", b"start_time"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["end_time", b"end_time", "item_id", b"item_id", "item_ids", b"item_ids", "movement_types", b"movement_types", "page_size", b"page_size", "page_token", b"page_token", "reference", b"reference", "start_time", b"start_time"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -801,6 +809,7 @@ class ListReservationsRequest(_message.Message):
     ORDER_ID_FIELD_NUMBER: _builtins.int
     CUSTOMER_ID_FIELD_NUMBER: _builtins.int
     STATUSES_FIELD_NUMBER: _builtins.int
+    ITEM_IDS_FIELD_NUMBER: _builtins.int
     page_size: _builtins.int
     """Maximum number of reservations to return (default 50, maximum 1000)."""
     page_token: _builtins.str
@@ -815,6 +824,10 @@ class ListReservationsRequest(_message.Message):
     def statuses(self) -> _containers.RepeatedScalarFieldContainer[_inventory_pb2.StockReservationStatus.ValueType]:
         """Only reservations with one of these statuses."""
 
+    @_builtins.property
+    def item_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Only reservations of these items (at most 1000; together with item_id when both are set)."""
+
     def __init__(
         self,
         *,
@@ -824,10 +837,11 @@ class ListReservationsRequest(_message.Message):
         order_id: _builtins.str = ...,
         customer_id: _builtins.str = ...,
         statuses: _abc.Iterable[_inventory_pb2.StockReservationStatus.ValueType] | None = ...,
+        item_ids: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["customer_id", b"customer_id", "item_id", b"item_id", "order_id", b"order_id", "page_size", b"page_size", "page_token", b"page_token", "statuses", b"statuses"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["customer_id", b"customer_id", "item_id", b"item_id", "item_ids", b"item_ids", "order_id", b"order_id", "page_size", b"page_size", "page_token", b"page_token", "statuses", b"statuses"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

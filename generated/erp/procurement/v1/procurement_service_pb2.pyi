@@ -980,6 +980,7 @@ class ListVendorPerformanceRequest(_message.Message):
     END_DATE_FIELD_NUMBER: _builtins.int
     PAGE_SIZE_FIELD_NUMBER: _builtins.int
     PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    VENDOR_IDS_FIELD_NUMBER: _builtins.int
     vendor_id: _builtins.str
     """Only this vendor; all vendors when empty."""
     page_size: _builtins.int
@@ -994,6 +995,10 @@ class ListVendorPerformanceRequest(_message.Message):
     def end_date(self) -> _date_pb2.Date:
         """Only metrics on or before this day."""
 
+    @_builtins.property
+    def vendor_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Only these vendors (at most 1000; together with vendor_id when both are set)."""
+
     def __init__(
         self,
         *,
@@ -1002,10 +1007,11 @@ class ListVendorPerformanceRequest(_message.Message):
         end_date: _date_pb2.Date | None = ...,
         page_size: _builtins.int = ...,
         page_token: _builtins.str = ...,
+        vendor_ids: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["end_date", b"end_date", "start_date", b"start_date"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["end_date", b"end_date", "page_size", b"page_size", "page_token", b"page_token", "start_date", b"start_date", "vendor_id", b"vendor_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["end_date", b"end_date", "page_size", b"page_size", "page_token", b"page_token", "start_date", b"start_date", "vendor_id", b"vendor_id", "vendor_ids", b"vendor_ids"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
