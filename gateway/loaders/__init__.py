@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from google.protobuf.message import Message
 from strawberry.dataloader import DataLoader
@@ -26,6 +26,8 @@ from gateway.loaders.procurement import ProcurementLoaders
 from gateway.loaders.supply_chain import SupplyChainLoaders
 
 Getter = Callable[["Loaders"], DataLoader[str, Any]]
+M = TypeVar("M", bound=Message)
+T = TypeVar("T")
 
 # (entity message, field a reference matches) -> its loader.
 BY_REFERENCE: dict[tuple[str, str], Getter] = {
@@ -65,6 +67,8 @@ class Loaders:
     procurement: ProcurementLoaders = field(init=False)
     supply_chain: SupplyChainLoaders = field(init=False)
     finance: FinanceLoaders = field(init=False)
+    # (id(message), converter) -> (message, its GraphQL object): see `view`
+    _views: dict[tuple[int, Any], tuple[Message, Any]] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self.employee = EmployeeLoaders(self.clients)
@@ -87,6 +91,18 @@ class Loaders:
     def for_sensitive(self, full_name: str) -> DataLoader[str, Any]:
         """The by-id loader that also returns the entity's sensitive fields."""
         return SENSITIVE_BY_ENTITY[full_name](self)
+
+    def view(self, message: M, convert: Callable[[M], T]) -> T:
+        """The GraphQL object of a loaded message, converted once per request: every reference
+        to the same entity (a thousand journal lines naming five accounts) shares one object.
+        The message is kept with it, so its id cannot be reused while the request runs."""
+        key = (id(message), convert)
+        seen = self._views.get(key)
+        if seen is not None and seen[0] is message:
+            return seen[1]  # type: ignore[no-any-return]
+        converted = convert(message)
+        self._views[key] = (message, converted)
+        return converted
 
     def remember(self, messages: Iterable[Message], *, changed: bool = False) -> None:
         """Seed every key's cache with entities a list or a command already returned; `changed`

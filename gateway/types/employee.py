@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 import enum
+import operator
 from datetime import date, datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 import strawberry
 from erp.employee.v1 import employee_pb2 as pb
+from erp.payroll.v1 import payroll_pb2 as payroll_pb
 
 from gateway.context import GatewayInfo
+from gateway.loaded import Args, Loaded, loaded_by
 from gateway.pagination import Connection, local_connection
 from gateway.refs import with_references
 from gateway.sensitive import with_sensitive_fields
 from gateway.types.payroll_record import PayrollRecord
 from gateway.wire import date_of, datetime_of, decimal_of
+
+if TYPE_CHECKING:
+    from gateway.loaders import Loaders
 
 
 @strawberry.enum(description="Employment lifecycle: ACTIVE <-> ON_LEAVE, either -> TERMINATED (rehire to return).")
@@ -30,6 +37,17 @@ STATUS_FROM_PB: dict[int, EmployeeStatus] = {
     pb.EMPLOYEE_STATUS_TERMINATED: EmployeeStatus.TERMINATED,
 }
 STATUS_TO_PB: dict[EmployeeStatus, pb.EmployeeStatus.ValueType] = {v: k for k, v in STATUS_FROM_PB.items()}  # type: ignore[misc]
+
+
+def _records_connection(
+    loaders: Loaders, employee: Any, records: list[payroll_pb.PayrollRecord], args: Args
+) -> Connection[PayrollRecord]:
+    return local_connection(records, lambda m: loaders.view(m, PayrollRecord.from_proto), args["first"], args["after"])
+
+
+RECORDS: Loaded[Any, str, list[payroll_pb.PayrollRecord]] = Loaded(
+    lambda loaders: loaders.payroll.employee_records, operator.attrgetter("id"), _records_connection
+)
 
 
 @strawberry.federation.type(keys=["id"], description="A person employed by the company.")
@@ -78,10 +96,9 @@ class Employee:
 
     @strawberry.field(
         description="The employee's payroll records, newest pay period first (the payroll service's; "
-        "null with an error when that service is unavailable)."
+        "null with an error when that service is unavailable).",
+        graphql_type=Connection[PayrollRecord] | None,
     )
-    async def payroll_records(
-        self, info: GatewayInfo, first: int | None = None, after: str | None = None
-    ) -> Connection[PayrollRecord] | None:
-        records = await info.context.loaders.payroll.employee_records.load(self.id)
-        return local_connection(records, PayrollRecord.from_proto, first, after)
+    @loaded_by(RECORDS)
+    def payroll_records(self, info: GatewayInfo, first: int | None = None, after: str | None = None) -> Any:
+        return RECORDS.resolve(info.context.loaders, self, {"first": first, "after": after})
