@@ -3,7 +3,6 @@ batch of keys, whatever the number of keys asked for in the same tick."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Sequence
@@ -12,7 +11,6 @@ from typing import Any, TypeVar
 from strawberry.dataloader import DataLoader
 
 MAX_BATCH = 1000  # the services' BatchGet and page size limit
-FAN_OUT = 16  # concurrent calls when a contract offers no batch form (see `per_key`)
 
 M = TypeVar("M")
 Page = tuple[Sequence[M], str]  # (items, next page token)
@@ -68,30 +66,6 @@ def grouped(
             if not token:
                 break
         return [out[k] for k in keys]
-
-    return DataLoader(load, max_batch_size=MAX_BATCH)
-
-
-def per_key(fetch_page: Callable[[str, str], Awaitable[Page[M]]]) -> DataLoader[str, list[M]]:
-    """Children of each parent where the contract only filters by one parent at a time: one
-    listing per distinct parent of the batch (FAN_OUT at once). Prefer `grouped` whenever the
-    List RPC accepts a repeated parent filter."""
-    gate = asyncio.Semaphore(FAN_OUT)
-
-    async def one(key: str) -> list[M]:
-        out: list[M] = []
-        token = ""
-        async with gate:
-            while True:
-                items, token = await fetch_page(key, token)
-                out.extend(items)
-                if not token:
-                    return out
-
-    async def load(keys: list[str]) -> list[list[M]]:
-        wanted = valid_ids(keys)
-        found = dict(zip(wanted, await asyncio.gather(*(one(k) for k in wanted)), strict=True))
-        return [found.get(k, []) for k in keys]
 
     return DataLoader(load, max_batch_size=MAX_BATCH)
 

@@ -11,7 +11,7 @@ from erp.inventory.v1 import inventory_service_pb2 as api
 from strawberry.dataloader import DataLoader
 
 from gateway.clients import Clients
-from gateway.loaders.batch import MAX_BATCH, Page, by_key, forget, per_key
+from gateway.loaders.batch import MAX_BATCH, Page, by_key, forget, grouped
 
 
 @dataclass
@@ -25,10 +25,8 @@ class InventoryLoaders:
     def __post_init__(self) -> None:
         self.items = by_key(self._items, lambda i: i.id)
         self.items_by_sku = by_key(self._items_by_sku, lambda i: i.sku, uuid_keys=False)
-        # ListStockMovements and ListReservations filter by one item_id only, so these cost one
-        # listing per item of the batch (concurrently); see `per_key`.
-        self.item_movements = per_key(self._movements_of_item)
-        self.item_reservations = per_key(self._reservations_of_item)
+        self.item_movements = grouped(self._movements_of_items, lambda m: m.item_id)
+        self.item_reservations = grouped(self._reservations_of_items, lambda r: r.item_id)
 
     def stock_changed(self, item_id: str, *, item: bool = False) -> None:
         """After a stock command: the item's movements and reservations (and the item itself when
@@ -46,14 +44,14 @@ class InventoryLoaders:
         request = api.BatchGetInventoryItemsBySkuRequest(skus=skus)
         return (await self.clients.inventory.call(lambda s: s.BatchGetInventoryItemsBySku(request))).inventory_items
 
-    async def _movements_of_item(self, item_id: str, token: str) -> Page[pb.StockMovement]:
+    async def _movements_of_items(self, item_ids: list[str], token: str) -> Page[pb.StockMovement]:
         """Newest first."""
-        request = api.ListStockMovementsRequest(item_id=item_id, page_size=MAX_BATCH, page_token=token)
+        request = api.ListStockMovementsRequest(item_ids=item_ids, page_size=MAX_BATCH, page_token=token)
         response = await self.clients.inventory.call(lambda s: s.ListStockMovements(request))
         return response.movements, response.next_page_token
 
-    async def _reservations_of_item(self, item_id: str, token: str) -> Page[pb.StockReservation]:
+    async def _reservations_of_items(self, item_ids: list[str], token: str) -> Page[pb.StockReservation]:
         """Newest first."""
-        request = api.ListReservationsRequest(item_id=item_id, page_size=MAX_BATCH, page_token=token)
+        request = api.ListReservationsRequest(item_ids=item_ids, page_size=MAX_BATCH, page_token=token)
         response = await self.clients.inventory.call(lambda s: s.ListReservations(request))
         return response.reservations, response.next_page_token

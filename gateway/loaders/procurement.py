@@ -11,7 +11,7 @@ from erp.procurement.v1 import procurement_service_pb2 as api
 from strawberry.dataloader import DataLoader
 
 from gateway.clients import Clients
-from gateway.loaders.batch import MAX_BATCH, Page, by_key, grouped, per_key
+from gateway.loaders.batch import MAX_BATCH, Page, by_key, grouped
 
 
 @dataclass
@@ -26,8 +26,7 @@ class ProcurementLoaders:
         self.vendors = by_key(self._vendors, lambda v: v.id)
         self.purchase_orders = by_key(self._purchase_orders, lambda o: o.id)
         self.vendor_orders = grouped(self._orders_of_vendors, lambda o: o.vendor_id)
-        # ListVendorPerformance filters by one vendor_id only: one listing per vendor (see `per_key`).
-        self.vendor_performance = per_key(self._performance_of_vendor)
+        self.vendor_performance = grouped(self._performance_of_vendors, lambda p: p.vendor_id)
 
     async def _vendors(self, ids: list[str]) -> Sequence[pb.Vendor]:
         request = api.BatchGetVendorsRequest(ids=ids)
@@ -44,7 +43,8 @@ class ProcurementLoaders:
         self.purchase_orders.prime_many({o.id: o for o in response.purchase_orders})
         return response.purchase_orders, response.next_page_token
 
-    async def _performance_of_vendor(self, vendor_id: str, token: str) -> Page[pb.VendorPerformance]:
-        request = api.ListVendorPerformanceRequest(vendor_id=vendor_id, page_size=MAX_BATCH, page_token=token)
+    async def _performance_of_vendors(self, vendor_ids: list[str], token: str) -> Page[pb.VendorPerformance]:
+        """Newest first."""
+        request = api.ListVendorPerformanceRequest(vendor_ids=vendor_ids, page_size=MAX_BATCH, page_token=token)
         response = await self.clients.procurement.call(lambda s: s.ListVendorPerformance(request))
         return response.vendor_performance, response.next_page_token

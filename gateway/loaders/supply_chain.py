@@ -11,7 +11,7 @@ from erp.supply_chain.v1 import supply_chain_service_pb2 as api
 from strawberry.dataloader import DataLoader
 
 from gateway.clients import Clients
-from gateway.loaders.batch import MAX_BATCH, Page, by_key, forget, per_key
+from gateway.loaders.batch import MAX_BATCH, Page, by_key, forget, grouped
 
 
 @dataclass
@@ -22,8 +22,7 @@ class SupplyChainLoaders:
 
     def __post_init__(self) -> None:
         self.shipments = by_key(self._shipments, lambda s: s.id)
-        # ListTrackingHistory takes one shipment at a time: one listing per shipment (see `per_key`).
-        self.tracking_history = per_key(self._history_of_shipment)
+        self.tracking_history = grouped(self._history_of_shipments, lambda e: e.shipment_id)
 
     def history_changed(self, shipment_id: str) -> None:
         """After a command: the shipment's tracking history is read again when asked for."""
@@ -33,7 +32,7 @@ class SupplyChainLoaders:
         request = api.BatchGetShipmentsRequest(ids=ids)
         return (await self.clients.supply_chain.call(lambda s: s.BatchGetShipments(request))).shipments
 
-    async def _history_of_shipment(self, shipment_id: str, token: str) -> Page[pb.TrackingEvent]:
-        request = api.ListTrackingHistoryRequest(shipment_id=shipment_id, page_size=MAX_BATCH, page_token=token)
+    async def _history_of_shipments(self, shipment_ids: list[str], token: str) -> Page[pb.TrackingEvent]:
+        request = api.ListTrackingHistoryRequest(shipment_ids=shipment_ids, page_size=MAX_BATCH, page_token=token)
         response = await self.clients.supply_chain.call(lambda s: s.ListTrackingHistory(request))
         return response.tracking_events, response.next_page_token

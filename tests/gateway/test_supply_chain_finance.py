@@ -171,3 +171,16 @@ async def test_budget_exceeded_reaches_its_subscriber(
         "budget": {"status": "EXCEEDED", "remainingAmount": "-50.00", "departmentRef": {"name": department}},
     }
     assert budget.id
+
+
+async def test_tracking_history_of_many_shipments_costs_one_rpc(
+    gql: Gql, supply_chain: sc_grpc.SupplyChainServiceStub
+) -> None:
+    made = [await new_shipment(supply_chain, [f"SKU-{tag()}"]) for _ in range(3)]
+    query = """query($ids: [String!]!) { shipments(filter: {orderIds: $ids}) { edges { node {
+        id trackingHistory { status location } } } } }"""
+    data, rpcs = await gql.counted(query, {"ids": [s.order_id for s in made]})
+    nodes = {e["node"]["id"]: e["node"] for e in data["shipments"]["edges"]}
+    assert set(nodes) == {s.id for s in made}
+    assert all(n["trackingHistory"] for n in nodes.values())  # each has its creation event
+    assert rpcs == {"ListShipments": 1, "ListTrackingHistory": 1}

@@ -154,3 +154,20 @@ async def test_history_pages_in_event_time_order(stub: Stub) -> None:
         if not token:
             break
     assert seen == ["Memphis", "hub 1", "hub 3", "hub 5", "Memphis"]
+
+
+async def test_history_of_several_shipments_in_one_call(stub: Stub, db: asyncpg.Connection) -> None:
+    one, two = await _moving(stub), await _moving(stub)
+    await track(stub, one.id, IN_TRANSIT, at(2025, 3, 4, 2), "hub one")
+    await track(stub, two.id, IN_TRANSIT, at(2025, 3, 4, 1), "hub two")
+    alone = {e.id for e in await history(stub, one.id)} | {e.id for e in await history(stub, two.id)}
+    both = await stub.ListTrackingHistory(api.ListTrackingHistoryRequest(shipment_ids=[one.id, two.id, new_id()]))
+    assert {e.id for e in both.tracking_events} == alone and both.total_size == len(alone)
+    times = [(e.event_time.seconds, e.event_time.nanos) for e in both.tracking_events]
+    assert times == sorted(times)
+    assert {e.shipment_id for e in both.tracking_events if e.location == "hub two"} == {two.id}
+    for request, field in [
+        (api.ListTrackingHistoryRequest(), "shipment_id"),
+        (api.ListTrackingHistoryRequest(shipment_ids=[one.id, "x"]), "shipment_ids"),
+    ]:
+        await rejected(db, lambda r=request: stub.ListTrackingHistory(r), Code.INVALID_ARGUMENT, fields=(field,))

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from erp.supply_chain.v1 import supply_chain_service_pb2 as api
 from sqlalchemy import select
 
-from services.runtime.convert import uuid_from_str
-from services.runtime.errors import Validator
+from services.runtime.convert import ids_filter, uuid_from_str
+from services.runtime.errors import InvalidArgument, Validator
 from services.runtime.repository import get_or_404, list_page
 from services.supply_chain import domain, mapping, store
 from services.supply_chain.api.base import SHIPMENT, ApiBase, enum_value, text_or_none
@@ -66,17 +67,19 @@ class TrackingApi(ApiBase):
     async def ListTrackingHistory(
         self, request: api.ListTrackingHistoryRequest, context_: Any
     ) -> api.ListTrackingHistoryResponse:
-        key = uuid_from_str(request.shipment_id, "shipment_id")
-        assert key is not None
+        shipments = ids_filter(request.shipment_id, request.shipment_ids, "shipment_id", "shipment_ids")
+        if not shipments:
+            raise InvalidArgument.field("shipment_id", "set shipment_id or shipment_ids")
         async with self.db.read() as s:
-            await get_or_404(s, Shipment, key, SHIPMENT)
+            if request.shipment_id:
+                await get_or_404(s, Shipment, uuid.UUID(request.shipment_id), SHIPMENT)
             page = await list_page(
                 s,
-                select(TrackingEvent).where(TrackingEvent.shipment_id == key),
+                select(TrackingEvent).where(TrackingEvent.shipment_id.in_(shipments)),
                 [TrackingEvent.event_time, TrackingEvent.id],
                 page_size=request.page_size,
                 page_token=request.page_token,
-                filters=str(key),
+                filters=[str(i) for i in shipments],
             )
         return api.ListTrackingHistoryResponse(
             tracking_events=[mapping.tracking_to_pb(r) for r in page.items],

@@ -782,22 +782,30 @@ class ListTrackingHistoryRequest(_message.Message):
     SHIPMENT_ID_FIELD_NUMBER: _builtins.int
     PAGE_SIZE_FIELD_NUMBER: _builtins.int
     PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    SHIPMENT_IDS_FIELD_NUMBER: _builtins.int
     shipment_id: _builtins.str
-    """Shipment id (required)."""
+    """Shipment id (this one or shipment_ids is required; NOT_FOUND when it does not exist)."""
     page_size: _builtins.int
     """Maximum number of events to return (default 50, maximum 1000)."""
     page_token: _builtins.str
     """Cursor from a previous response."""
+    @_builtins.property
+    def shipment_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The events of these shipments (at most 1000; together with shipment_id when both are set),
+        each carrying its shipment_id; ids of shipments that do not exist simply have no events.
+        """
+
     def __init__(
         self,
         *,
         shipment_id: _builtins.str = ...,
         page_size: _builtins.int = ...,
         page_token: _builtins.str = ...,
+        shipment_ids: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["page_size", b"page_size", "page_token", b"page_token", "shipment_id", b"shipment_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["page_size", b"page_size", "page_token", b"page_token", "shipment_id", b"shipment_id", "shipment_ids", b"shipment_ids"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
