@@ -54,9 +54,13 @@ class Loaded(Generic[P, K, V]):
     key: Callable[[P], K | None]
     finish: Callable[[Loaders, P, V, Args], Any]
 
+    def key_of(self, parent: P, args: Args) -> K | None:
+        """The loader key of the field of `parent` asked with `args`."""
+        return self.key(parent)
+
     def resolve(self, loaders: Loaders, parent: P, args: Args) -> Any:
         """The field's value, or an awaitable of it while its key is not loaded yet."""
-        key = self.key(parent)
+        key = self.key_of(parent, args)
         if not key:
             return None
         return then(self.loader(loaders).load(key), lambda value: self.finish(loaders, parent, value, args))
@@ -66,7 +70,7 @@ class Loaded(Generic[P, K, V]):
         prefetch of the next level. A failed load is left in the loader's future: the field
         reports it when it is resolved, exactly as without a prefetch."""
         loader = self.loader(loaders)
-        pending = [(parent, loader.load(key)) for parent in parents if (key := self.key(parent))]
+        pending = [(parent, loader.load(key)) for parent in parents if (key := self.key_of(parent, args))]
         await asyncio.gather(*(future for _, future in pending), return_exceptions=True)
         values = []
         for parent, future in pending:
@@ -77,6 +81,17 @@ class Loaded(Generic[P, K, V]):
             except Exception:  # e.g. bad input: the field raises it when resolved
                 continue
         return values
+
+
+@dataclass(frozen=True)
+class LoadedByArgs(Loaded[P, K, V]):
+    """A Loaded field whose loader key depends on its arguments too (how many children it shows,
+    say): `keyed(parent, args)`."""
+
+    keyed: Callable[[P, Args], K | None]
+
+    def key_of(self, parent: P, args: Args) -> K | None:
+        return self.keyed(parent, args)
 
 
 # Resolver function -> how its field is loaded (what `gateway.prefetch` looks up).

@@ -104,18 +104,20 @@ async def remote_connection(
 
 
 def local_connection(
-    items: Sequence[M], convert: Callable[[M], T], first: int | None, after: str | None
+    items: Sequence[M], convert: Callable[[M], T], first: int | None, after: str | None, total: int | None = None
 ) -> Connection[T]:
-    """A connection over a list the gateway already holds (offset cursors)."""
+    """A connection over a list the gateway already holds (offset cursors): the whole list, or
+    its first items with `total` the length of the whole."""
     start, size = Cursor.decode(after), page_size(first)
     if start.token:
         raise bad_input("after", "is not a cursor of this list")
     window = items[start.offset : start.offset + size]
     edges = [Edge(cursor=Cursor("", start.offset + i + 1).encode(), node=convert(m)) for i, m in enumerate(window)]
+    count = len(items) if total is None else total
     return Connection(
         edges=edges,
         page_info=PageInfo(
-            has_next_page=start.offset + len(window) < len(items), end_cursor=edges[-1].cursor if edges else None
+            has_next_page=start.offset + len(window) < count, end_cursor=edges[-1].cursor if edges else None
         ),
-        total_count=len(items),
+        total_count=count,
     )

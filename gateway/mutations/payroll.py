@@ -73,7 +73,7 @@ class RetryFailedPayrollRecordsPayload:
 
 def _records(info: GatewayInfo, records: Sequence[pb.PayrollRecord]) -> list[PayrollRecord]:
     info.context.loaders.remember(records, changed=True)
-    info.context.loaders.payroll.employee_records.clear_all()
+    info.context.loaders.payroll.recent_records.clear_all()
     return [PayrollRecord.from_proto(r) for r in records]
 
 
@@ -99,7 +99,7 @@ class PayrollMutations:
             department=input.department or "",
         )
         response = await info.context.clients.payroll.call(lambda s: s.RunPayroll(request))
-        info.context.loaders.payroll.employee_records.clear_all()
+        info.context.loaders.payroll.recent_records.clear_all()
         return RunPayrollPayload(
             payroll_run=_run(info, response.payroll_run),
             skipped_employee_ids=[strawberry.ID(i) for i in response.skipped_employee_ids],
@@ -109,7 +109,7 @@ class PayrollMutations:
     async def approve_payroll_run(self, info: GatewayInfo, id: strawberry.ID) -> PayrollRun | None:
         request = api.ApprovePayrollRunRequest(id=id)
         response = await info.context.clients.payroll.call(lambda s: s.ApprovePayrollRun(request))
-        info.context.loaders.payroll.employee_records.clear_all()
+        info.context.loaders.payroll.recent_records.clear_all()
         return _run(info, response.payroll_run)
 
     @strawberry.mutation(description="Marks PROCESSED records as PAID; accounting then posts the payment.")

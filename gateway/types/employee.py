@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING, Any
 
 import strawberry
 from erp.employee.v1 import employee_pb2 as pb
-from erp.payroll.v1 import payroll_pb2 as payroll_pb
+from graphql import GraphQLError
 
 from gateway.context import GatewayInfo
-from gateway.loaded import Args, Loaded, loaded_by
-from gateway.pagination import Connection, local_connection
+from gateway.loaded import Args, LoadedByArgs, loaded_by
+from gateway.pagination import DEFAULT_FIRST, Connection, Cursor, local_connection, page_size
 from gateway.refs import with_references
 from gateway.sensitive import with_sensitive_fields
 from gateway.types.payroll_record import PayrollRecord
@@ -22,6 +22,7 @@ from gateway.wire import date_of, datetime_of, decimal_of
 
 if TYPE_CHECKING:
     from gateway.loaders import Loaders
+    from gateway.loaders.payroll import RecentRecords
 
 
 @strawberry.enum(description="Employment lifecycle: ACTIVE <-> ON_LEAVE, either -> TERMINATED (rehire to return).")
@@ -39,14 +40,29 @@ STATUS_FROM_PB: dict[int, EmployeeStatus] = {
 STATUS_TO_PB: dict[EmployeeStatus, pb.EmployeeStatus.ValueType] = {v: k for k, v in STATUS_FROM_PB.items()}  # type: ignore[misc]
 
 
+# An employee's payroll records are offset-paged over the employee's latest records: the first
+# `after` offset + `first` of them (at most MAX_RECENT) and the employee's total, for all the
+# employees of a level in one listing.
+MAX_RECENT = 1000
+
+
+def _records_key(employee: Any, args: Args) -> tuple[str, int] | None:
+    try:
+        wanted = Cursor.decode(args["after"]).offset + page_size(args["first"])
+    except GraphQLError:  # the connection reports it
+        wanted = DEFAULT_FIRST
+    return (employee.id, min(wanted, MAX_RECENT)) if employee.id else None
+
+
 def _records_connection(
-    loaders: Loaders, employee: Any, records: list[payroll_pb.PayrollRecord], args: Args
+    loaders: Loaders, employee: Any, recent: RecentRecords, args: Args
 ) -> Connection[PayrollRecord]:
-    return local_connection(records, lambda m: loaders.view(m, PayrollRecord.from_proto), args["first"], args["after"])
+    convert = lambda m: loaders.view(m, PayrollRecord.from_proto)  # noqa: E731
+    return local_connection(recent.records, convert, args["first"], args["after"], total=recent.total)
 
 
-RECORDS: Loaded[Any, str, list[payroll_pb.PayrollRecord]] = Loaded(
-    lambda loaders: loaders.payroll.employee_records, operator.attrgetter("id"), _records_connection
+RECORDS: LoadedByArgs[Any, tuple[str, int], RecentRecords] = LoadedByArgs(
+    lambda loaders: loaders.payroll.recent_records, operator.attrgetter("id"), _records_connection, _records_key
 )
 
 

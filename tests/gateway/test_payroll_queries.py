@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from tests.gateway.payroll_data import PaidOrg
+import grpc
+from erp.employee.v1 import employee_service_pb2_grpc as emp_grpc
+from erp.payroll.v1 import payroll_service_pb2 as pay_api
+from erp.payroll.v1 import payroll_service_pb2_grpc as pay_grpc
+
+from tests.gateway.payroll_data import AS_CREATOR, PaidOrg, payroll_org, period
 from tests.gateway.support import Gql
 
 
@@ -56,3 +61,42 @@ async def test_unknown_payroll_record_is_not_found(gql: Gql, paid: PaidOrg) -> N
     error = await gql.error('{ payrollRecord(id: "00000000-0000-4000-8000-000000000000") { id } }')
 
     assert error["extensions"] == {"code": "NOT_FOUND", "service": "payroll", "grpcStatus": "NOT_FOUND"}
+
+
+EMPLOYEE_RECORDS = """
+query($tag: String!, $first: Int!, $after: String) {
+  employees(filter: {query: $tag}, first: 10) { edges { node {
+    id payrollRecords(first: $first, after: $after) {
+      totalCount pageInfo { hasNextPage endCursor } edges { node { payPeriodStart employee { id } } }
+    }
+  } } }
+}"""
+
+
+async def test_employees_latest_records_page_by_page_in_one_listing(
+    gql: Gql, employee_channel: grpc.aio.Channel, payroll: pay_grpc.PayrollServiceStub
+) -> None:
+    """Employee.payrollRecords: each employee's latest records first, totalCount over all of
+    them, offset cursors; one ListPayrollRecords for all the employees of the page."""
+    org = await payroll_org(emp_grpc.EmployeeServiceStub(employee_channel), payroll, 2)
+    for month in (9, 10, 11):
+        start, end = period(month)
+        await payroll.RunPayroll(
+            pay_api.RunPayrollRequest(pay_period_start=start, pay_period_end=end, department=org.departments[0].name),
+            metadata=AS_CREATOR,
+        )
+    data, rpcs = await gql.counted(EMPLOYEE_RECORDS, {"tag": org.tag, "first": 2})
+    assert rpcs == {"ListEmployees": 1, "ListPayrollRecords": 1}
+    employees = [e["node"] for e in data["employees"]["edges"]]
+    assert len(employees) >= 2
+    for employee in employees:
+        page = employee["payrollRecords"]
+        assert page["totalCount"] == 3 and page["pageInfo"]["hasNextPage"] is True
+        assert [e["node"]["payPeriodStart"] for e in page["edges"]] == ["2061-11-01", "2061-10-01"]
+        assert {e["node"]["employee"]["id"] for e in page["edges"]} == {employee["id"]}
+    cursor = employees[0]["payrollRecords"]["pageInfo"]["endCursor"]
+    rest = await gql.data(EMPLOYEE_RECORDS, {"tag": org.tag, "first": 2, "after": cursor})
+    for edge in rest["employees"]["edges"]:
+        page = edge["node"]["payrollRecords"]
+        assert [e["node"]["payPeriodStart"] for e in page["edges"]] == ["2061-09-01"]
+        assert page["totalCount"] == 3 and page["pageInfo"]["hasNextPage"] is False

@@ -226,6 +226,37 @@ async def test_reading_runs_and_records(stub: Stub, db: asyncpg.Connection) -> N
         )
     )
     assert [(r.employee_id, r.payroll_run_id) for r in by_employee.payroll_records] == [(some.employee_id, mar.id)]
+    # per_employee_limit: each employee's latest record only, with every employee's count.
+    jan = (await run_payroll(stub, day(2024, 1, 1), day(2024, 1, 31), dept)).payroll_run
+    everyone = sorted({r.employee_id for r in await records_of(stub, feb.id)})
+    latest = await stub.ListPayrollRecords(
+        api.ListPayrollRecordsRequest(employee_ids=everyone, per_employee_limit=1, page_size=2)
+    )
+    rest = await stub.ListPayrollRecords(
+        api.ListPayrollRecordsRequest(
+            employee_ids=everyone, per_employee_limit=1, page_size=2, page_token=latest.next_page_token
+        )
+    )
+    firsts = list(latest.payroll_records) + list(rest.payroll_records)
+    assert [(r.payroll_run_id, r.employee_name.split()[0]) for r in firsts] == [
+        (mar.id, "Alice"),
+        (mar.id, "Bob"),
+        (mar.id, "Carol"),
+    ]
+    assert latest.total_size == 3 and not rest.next_page_token
+    assert {(c.employee_id, c.total_size) for c in latest.employee_counts} == {(e, 3) for e in everyone}
+    two = await stub.ListPayrollRecords(
+        api.ListPayrollRecordsRequest(employee_ids=everyone[:1], per_employee_limit=2, period_end_to=day(2024, 2, 29))
+    )
+    assert [r.payroll_run_id for r in two.payroll_records] == [feb.id, jan.id]
+    assert [(c.employee_id, c.total_size) for c in two.employee_counts] == [(everyone[0], 2)]
+    for bad in (
+        api.ListPayrollRecordsRequest(per_employee_limit=1),
+        api.ListPayrollRecordsRequest(employee_ids=everyone, per_employee_limit=1001),
+    ):
+        err = await rpc_error(stub.ListPayrollRecords(bad), Code.INVALID_ARGUMENT)
+        assert "per_employee_limit" in (err.details() or "")
+
     many = await stub.BatchGetPayrollRecords(api.BatchGetPayrollRecordsRequest(ids=[some.id, some.id]))
     assert [r.id for r in many.payroll_records] == [some.id]
     await rpc_error(stub.GetPayrollRecord(api.GetPayrollRecordRequest(id=str(uuid.uuid4()))), Code.NOT_FOUND)

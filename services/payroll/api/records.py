@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from erp.payroll.v1 import payroll_service_pb2 as api
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.payroll import domain, mapping
 from services.payroll.api.base import ApiBase
@@ -46,34 +48,47 @@ class RecordsApi(ApiBase):
         start_from = v.collect(lambda: date_from_pb(request.period_start_from, "period_start_from", required=False))
         end_to = v.collect(lambda: date_from_pb(request.period_end_to, "period_end_to", required=False))
         v.max_len(request.department, "department", 100)
+        limit = request.per_employee_limit
+        v.check(0 <= limit <= 1000, "per_employee_limit", "must be between 0 and 1000")
+        v.check(not limit or bool(request.employee_ids), "per_employee_limit", "needs employee_ids")
         v.raise_if_any()
-        stmt = select(PayrollRecord)
+        conditions: list[ColumnElement[bool]] = []
         if employees:
-            stmt = stmt.where(PayrollRecord.employee_id.in_(employees))
+            conditions.append(PayrollRecord.employee_id.in_(employees))
         if statuses:
-            stmt = stmt.where(PayrollRecord.status.in_([s.value for s in statuses]))
+            conditions.append(PayrollRecord.status.in_([s.value for s in statuses]))
         if run_id is not None:
-            stmt = stmt.where(PayrollRecord.payroll_run_id == run_id)
+            conditions.append(PayrollRecord.payroll_run_id == run_id)
         if request.department:
-            stmt = stmt.where(PayrollRecord.department == request.department)
+            conditions.append(PayrollRecord.department == request.department)
         if start_from is not None:
-            stmt = stmt.where(PayrollRecord.pay_period_start >= start_from)
+            conditions.append(PayrollRecord.pay_period_start >= start_from)
         if end_to is not None:
-            stmt = stmt.where(PayrollRecord.pay_period_end <= end_to)
-        filters = (sorted(map(str, employees)), sorted(statuses), str(run_id), request.department, start_from, end_to)
+            conditions.append(PayrollRecord.pay_period_end <= end_to)
+        stmt = select(PayrollRecord).where(*conditions)
+        if limit:
+            stmt = stmt.where(PayrollRecord.id.in_(_first_per_employee(conditions, limit)))
+        filters = (
+            sorted(map(str, employees)),
+            sorted(statuses),
+            str(run_id),
+            request.department,
+            start_from,
+            end_to,
+            limit,
+        )
         async with self.db.read() as s:
             page = await list_page(
-                s,
-                stmt,
-                [PayrollRecord.period_order, PayrollRecord.employee_name, PayrollRecord.id],
-                page_size=request.page_size,
-                page_token=request.page_token,
-                filters=filters,
+                s, stmt, LIST_ORDER, page_size=request.page_size, page_token=request.page_token, filters=filters
             )
+            counts = await _counts_per_employee(s, conditions) if limit else {}
         return api.ListPayrollRecordsResponse(
             payroll_records=[mapping.record_to_pb(r) for r in page.items],
             next_page_token=page.next_page_token,
             total_size=page.total_size,
+            employee_counts=[
+                api.EmployeeRecordCount(employee_id=str(e), total_size=n) for e, n in sorted(counts.items())
+            ],
         )
 
     async def UpdatePayrollRecord(
@@ -114,3 +129,24 @@ class RecordsApi(ApiBase):
                 run.total_net -= delta
                 run.updated_at = now
         return api.UpdatePayrollRecordResponse(payroll_record=mapping.record_to_pb(row))
+
+
+# ListPayrollRecords' order: pay period start (newest first: period_order ascends), employee name, id.
+LIST_ORDER = (PayrollRecord.period_order, PayrollRecord.employee_name, PayrollRecord.id)
+
+
+def _first_per_employee(conditions: list[ColumnElement[bool]], limit: int) -> Select[Any]:
+    """The ids of each employee's first `limit` matching records, in the list's order."""
+    rank = func.row_number().over(partition_by=PayrollRecord.employee_id, order_by=LIST_ORDER).label("rank")
+    ranked = select(PayrollRecord.id, rank).where(*conditions).subquery()
+    return select(ranked.c.id).where(ranked.c.rank <= limit)
+
+
+async def _counts_per_employee(session: AsyncSession, conditions: list[ColumnElement[bool]]) -> dict[uuid.UUID, int]:
+    rows = await session.execute(
+        select(PayrollRecord.employee_id, func.count())
+        .where(*conditions)
+        .group_by(PayrollRecord.employee_id)
+        .order_by(PayrollRecord.employee_id)
+    )
+    return {row[0]: int(row[1]) for row in rows}

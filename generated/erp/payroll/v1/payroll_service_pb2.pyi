@@ -132,6 +132,7 @@ class ListPayrollRecordsRequest(_message.Message):
     DEPARTMENT_FIELD_NUMBER: _builtins.int
     PERIOD_START_FROM_FIELD_NUMBER: _builtins.int
     PERIOD_END_TO_FIELD_NUMBER: _builtins.int
+    PER_EMPLOYEE_LIMIT_FIELD_NUMBER: _builtins.int
     page_size: _builtins.int
     """Maximum number of records to return (default 50, maximum 1000)."""
     page_token: _builtins.str
@@ -140,6 +141,11 @@ class ListPayrollRecordsRequest(_message.Message):
     """Only records of this run."""
     department: _builtins.str
     """Only records of this department (exact name)."""
+    per_employee_limit: _builtins.int
+    """When > 0 (at most 1000; needs employee_ids): only the first this many records of each
+    employee in this list's order, i.e. each employee's latest; what a client showing many
+    employees with their recent records needs in one call.
+    """
     @_builtins.property
     def employee_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Only records of these employees."""
@@ -167,10 +173,11 @@ class ListPayrollRecordsRequest(_message.Message):
         department: _builtins.str = ...,
         period_start_from: _date_pb2.Date | None = ...,
         period_end_to: _date_pb2.Date | None = ...,
+        per_employee_limit: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["period_end_to", b"period_end_to", "period_start_from", b"period_start_from"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["department", b"department", "employee_ids", b"employee_ids", "page_size", b"page_size", "page_token", b"page_token", "payroll_run_id", b"payroll_run_id", "period_end_to", b"period_end_to", "period_start_from", b"period_start_from", "statuses", b"statuses"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["department", b"department", "employee_ids", b"employee_ids", "page_size", b"page_size", "page_token", b"page_token", "payroll_run_id", b"payroll_run_id", "per_employee_limit", b"per_employee_limit", "period_end_to", b"period_end_to", "period_start_from", b"period_start_from", "statuses", b"statuses"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -185,13 +192,20 @@ class ListPayrollRecordsResponse(_message.Message):
     PAYROLL_RECORDS_FIELD_NUMBER: _builtins.int
     NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     TOTAL_SIZE_FIELD_NUMBER: _builtins.int
+    EMPLOYEE_COUNTS_FIELD_NUMBER: _builtins.int
     next_page_token: _builtins.str
     """Cursor for the next page; empty when this is the last."""
     total_size: _builtins.int
-    """Number of records matching the filters."""
+    """Number of records matching the filters (with per_employee_limit: of those returned)."""
     @_builtins.property
     def payroll_records(self) -> _containers.RepeatedCompositeFieldContainer[_payroll_pb2.PayrollRecord]:
         """One page, ordered by pay period start (newest first), employee name, id."""
+
+    @_builtins.property
+    def employee_counts(self) -> _containers.RepeatedCompositeFieldContainer[Global___EmployeeRecordCount]:
+        """With per_employee_limit: how many records match the filters for each requested employee
+        that has any, before the limit.
+        """
 
     def __init__(
         self,
@@ -199,14 +213,41 @@ class ListPayrollRecordsResponse(_message.Message):
         payroll_records: _abc.Iterable[_payroll_pb2.PayrollRecord] | None = ...,
         next_page_token: _builtins.str = ...,
         total_size: _builtins.int = ...,
+        employee_counts: _abc.Iterable[Global___EmployeeRecordCount] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["next_page_token", b"next_page_token", "payroll_records", b"payroll_records", "total_size", b"total_size"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["employee_counts", b"employee_counts", "next_page_token", b"next_page_token", "payroll_records", b"payroll_records", "total_size", b"total_size"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListPayrollRecordsResponse: _TypeAlias = ListPayrollRecordsResponse  # noqa: Y015
+
+@_typing.final
+class EmployeeRecordCount(_message.Message):
+    """How many payroll records of one employee match a listing's filters."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EMPLOYEE_ID_FIELD_NUMBER: _builtins.int
+    TOTAL_SIZE_FIELD_NUMBER: _builtins.int
+    employee_id: _builtins.str
+    """The employee."""
+    total_size: _builtins.int
+    """Matching records, all pages."""
+    def __init__(
+        self,
+        *,
+        employee_id: _builtins.str = ...,
+        total_size: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["employee_id", b"employee_id", "total_size", b"total_size"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___EmployeeRecordCount: _TypeAlias = EmployeeRecordCount  # noqa: Y015
 
 @_typing.final
 class UpdatePayrollRecordRequest(_message.Message):
