@@ -31,6 +31,9 @@ class Infra:
     tmp: Path
 
 
+EXTERNAL_POOL_SIZE = 3
+
+
 @contextmanager
 def infrastructure() -> Iterator[Infra]:
     tmp = Path(tempfile.mkdtemp(prefix="erp-test-"))
@@ -43,9 +46,13 @@ def infrastructure() -> Iterator[Infra]:
     if not nats_url:
         nats_server = EmbeddedNats(tmp / "nats", free_port())
         nats_url = nats_server.start()
+    if pg is None:
+        # A server of one's own (a stock one allows 100 connections): every service of the
+        # session, and the `erp up`/bench processes the tests start, use small pools.
+        os.environ.setdefault("ERP_DB_POOL_SIZE", str(EXTERNAL_POOL_SIZE))
     root = f"t{secrets.token_hex(3)}"
     settings = replace(
-        Settings.from_env({}),
+        Settings.from_env({k: v for k, v in os.environ.items() if k == "ERP_DB_POOL_SIZE"}),
         data_dir=tmp / "data",
         database_url=db_url,
         database_prefix=TEST_DB_PREFIX,

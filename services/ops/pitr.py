@@ -34,7 +34,12 @@ def take_basebackup(server_url: str, root: Path, env: dict[str, str] | None = No
     folder = root / pgtools.stamp()
     folder.mkdir(parents=True)
     started = pgtools.server_now(server_url, env)
-    pgtools.run("pg_basebackup", ["-d", server_url, "-D", str(folder / "data"), "-Fp", "-Xs", "-c", "fast"], env)
+    pgtools.run(
+        "pg_basebackup",
+        ["-d", server_url, "-D", str(folder / "data"), "-Fp", "-Xs", "-c", "fast"],
+        env,
+        server=server_url,
+    )
     manifest = {
         "started_at": started.isoformat(),
         "finished_at": pgtools.server_now(server_url, env).isoformat(),
