@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import strawberry
 from erp.employee.v1 import employee_pb2 as pb
+from erp.payroll.v1 import payroll_pb2 as payroll_pb
 from graphql import GraphQLError
 
 from gateway.context import GatewayInfo
@@ -57,7 +58,9 @@ def _records_key(employee: Any, args: Args) -> tuple[str, int] | None:
 def _records_connection(
     loaders: Loaders, employee: Any, recent: RecentRecords, args: Args
 ) -> Connection[PayrollRecord]:
-    convert = lambda m: loaders.view(m, PayrollRecord.from_proto)  # noqa: E731
+    def convert(message: payroll_pb.PayrollRecord) -> PayrollRecord:
+        return loaders.view(message, PayrollRecord.from_proto)
+
     return local_connection(recent.records, convert, args["first"], args["after"], total=recent.total)
 
 
