@@ -55,6 +55,8 @@ class PayrollRecord(JournalEntrySource):
     approved_by: strawberry.ID | None
     approved_at: datetime | None
     pay_date: date | None
+    payment_transaction_id: strawberry.ID | None
+    paid_at: datetime | None
     create_time: datetime | None
     update_time: datetime | None
     version: int
@@ -83,6 +85,8 @@ class PayrollRecord(JournalEntrySource):
             approved_by=id_or_none(m.approved_by),
             approved_at=datetime_of(m, "approved_at"),
             pay_date=date_of(m.pay_date),
+            payment_transaction_id=id_or_none(m.payment_transaction_id),
+            paid_at=datetime_of(m, "paid_at"),
             create_time=datetime_of(m, "create_time"),
             update_time=datetime_of(m, "update_time"),
             version=m.version,

@@ -58,6 +58,8 @@ def record_to_pb(row: PayrollRecord) -> pb.PayrollRecord:
         payroll_run_id=str(row.payroll_run_id),
         version=row.version,
         pay_date=date_to_pb(row.pay_date),
+        payment_transaction_id=str_or_empty(row.payment_transaction_id),
+        paid_at=timestamp_to_pb(row.paid_at),
     )
 
 

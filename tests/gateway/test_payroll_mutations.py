@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from erp.accounting.v1 import accounting_service_pb2 as acc
 from erp.accounting.v1 import accounting_service_pb2_grpc as acc_grpc
@@ -14,6 +15,7 @@ from google.type.date_pb2 import Date
 
 from tests.gateway.payroll_data import APPROVER, AS_APPROVER, AS_CREATOR, CREATOR, payroll_org, wait_for
 from tests.gateway.support import Gql
+from tests.runtime.helpers import eventually
 
 TAX = """mutation($i: CreateTaxRateInput!) {
   createTaxRate(input: $i) { id year federalRate medicareRate effectiveFrom effectiveTo } }"""
@@ -96,6 +98,19 @@ async def test_run_approve_and_pay_through_the_gateway(
     assert {(r["status"], r["payDate"]) for r in paid["payrollRecords"]} == {("PAID", "2061-03-01")}
     assert Decimal(paid["totalNet"]) == sum(Decimal(r.net_pay.value) for r in records) == Decimal(run["totalNet"])
     assert {r["employee"]["id"] for r in paid["payrollRecords"]} == {e.id for e in org.employees + org.managers}
+
+    # Accounting posts each payment (Dr 2100 / Cr 1010): the record shows that entry and when it was paid.
+    payments = """query($id: ID!) { payrollRecord(id: $id) { netPay paidAt paymentTransactionId
+      paymentEntry { totalDebit lines { accountCode debitAmount creditAmount } } } }"""
+
+    async def payment_posted() -> dict[str, Any] | None:
+        record = (await gql.data(payments, {"id": records[0].id}))["payrollRecord"]
+        return record if record["paymentEntry"] else None
+
+    record = await eventually(payment_posted, timeout_s=30, interval_s=0.2)
+    assert record["paidAt"] and record["paymentTransactionId"]
+    assert Decimal(record["paymentEntry"]["totalDebit"]) == Decimal(record["netPay"])
+    assert {line["accountCode"] for line in record["paymentEntry"]["lines"]} == {"2100", "1010"}
 
 
 async def test_close_a_period_then_retry_the_records_it_failed(

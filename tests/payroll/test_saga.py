@@ -7,7 +7,7 @@ exactly the ones these tests publish, whatever other services run in the session
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import UTC, timedelta
 from typing import Any
 
 import asyncpg
@@ -253,6 +253,11 @@ async def test_paying_processed_records(saga: SagaPayroll, db: asyncpg.Connectio
         "SELECT status, payment_transaction_id, paid_at FROM payroll_records WHERE id = $1", uuid.UUID(done.id)
     )
     assert (row["status"], str(row["payment_transaction_id"])) == ("paid", payment) and row["paid_at"] is not None
+    seen = await get(saga, done.id)  # the API shows the payment's entry and when it was paid
+    assert seen.payment_transaction_id == payment and seen.paid_at.ToDatetime(tzinfo=UTC) == row["paid_at"]
+    assert [r.payment_transaction_id for r in paid.payroll_records] == [""] and paid.payroll_records[0].HasField(
+        "paid_at"
+    )
     # A processed record can no longer be retried or failed; paying twice pays nobody.
     assert (await pay(payroll_run_id=run.id, pay_date=day(2024, 4, 2))).payroll_records == []
     await answer(nats_client, saga, db, posted(waiting.id, str(uuid.uuid4())), waiting.id)

@@ -133,6 +133,8 @@ class PayrollRecord(_message.Message):
     PAYROLL_RUN_ID_FIELD_NUMBER: _builtins.int
     VERSION_FIELD_NUMBER: _builtins.int
     PAY_DATE_FIELD_NUMBER: _builtins.int
+    PAYMENT_TRANSACTION_ID_FIELD_NUMBER: _builtins.int
+    PAID_AT_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """Server-assigned UUID."""
     employee_id: _builtins.str
@@ -153,6 +155,10 @@ class PayrollRecord(_message.Message):
     """The run that produced the record."""
     version: _builtins.int
     """Optimistic-locking version; increases by one on every change."""
+    payment_transaction_id: _builtins.str
+    """The journal entry accounting posted for the payment (Dr 2100 salary payable / Cr 1010 cash);
+    empty until accounting has answered the PayrollPaid event.
+    """
     @_builtins.property
     def pay_period_start(self) -> _date_pb2.Date:
         """First day of the pay period."""
@@ -209,6 +215,10 @@ class PayrollRecord(_message.Message):
     def pay_date(self) -> _date_pb2.Date:
         """Day the net pay was paid; set only when status is PAID."""
 
+    @_builtins.property
+    def paid_at(self) -> _timestamp_pb2.Timestamp:
+        """When the record was marked paid; set only when status is PAID."""
+
     def __init__(
         self,
         *,
@@ -236,10 +246,12 @@ class PayrollRecord(_message.Message):
         payroll_run_id: _builtins.str = ...,
         version: _builtins.int = ...,
         pay_date: _date_pb2.Date | None = ...,
+        payment_transaction_id: _builtins.str = ...,
+        paid_at: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["approved_at", b"approved_at", "create_time", b"create_time", "deductions", b"deductions", "federal_tax", b"federal_tax", "gross_pay", b"gross_pay", "medicare_tax", b"medicare_tax", "net_pay", b"net_pay", "pay_date", b"pay_date", "pay_period_end", b"pay_period_end", "pay_period_start", b"pay_period_start", "processed_at", b"processed_at", "social_security_tax", b"social_security_tax", "state_tax", b"state_tax", "update_time", b"update_time"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["approved_at", b"approved_at", "create_time", b"create_time", "deductions", b"deductions", "federal_tax", b"federal_tax", "gross_pay", b"gross_pay", "medicare_tax", b"medicare_tax", "net_pay", b"net_pay", "paid_at", b"paid_at", "pay_date", b"pay_date", "pay_period_end", b"pay_period_end", "pay_period_start", b"pay_period_start", "processed_at", b"processed_at", "social_security_tax", b"social_security_tax", "state_tax", b"state_tax", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["accounting_transaction_id", b"accounting_transaction_id", "approved_at", b"approved_at", "approved_by", b"approved_by", "create_time", b"create_time", "deductions", b"deductions", "department", b"department", "employee_id", b"employee_id", "employee_name", b"employee_name", "failure_reason", b"failure_reason", "federal_tax", b"federal_tax", "gross_pay", b"gross_pay", "id", b"id", "medicare_tax", b"medicare_tax", "net_pay", b"net_pay", "pay_date", b"pay_date", "pay_period_end", b"pay_period_end", "pay_period_start", b"pay_period_start", "payroll_run_id", b"payroll_run_id", "processed_at", b"processed_at", "social_security_tax", b"social_security_tax", "state_tax", b"state_tax", "status", b"status", "update_time", b"update_time", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["accounting_transaction_id", b"accounting_transaction_id", "approved_at", b"approved_at", "approved_by", b"approved_by", "create_time", b"create_time", "deductions", b"deductions", "department", b"department", "employee_id", b"employee_id", "employee_name", b"employee_name", "failure_reason", b"failure_reason", "federal_tax", b"federal_tax", "gross_pay", b"gross_pay", "id", b"id", "medicare_tax", b"medicare_tax", "net_pay", b"net_pay", "paid_at", b"paid_at", "pay_date", b"pay_date", "pay_period_end", b"pay_period_end", "pay_period_start", b"pay_period_start", "payment_transaction_id", b"payment_transaction_id", "payroll_run_id", b"payroll_run_id", "processed_at", b"processed_at", "social_security_tax", b"social_security_tax", "state_tax", b"state_tax", "status", b"status", "update_time", b"update_time", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
