@@ -170,7 +170,7 @@ class SupplyChainMutations:
         response = await info.context.clients.supply_chain.call(lambda s: s.DeliverShipment(request))
         return _shipment(info, response.shipment)
 
-    @strawberry.mutation(description="Cancels a PENDING shipment.")
+    @strawberry.mutation(description="Cancels a PENDING or IN_TRANSIT shipment (not once delivered, returned or lost).")
     async def cancel_shipment(self, info: GatewayInfo, input: CancelShipmentInput) -> Shipment | None:
         request = api.CancelShipmentRequest(id=input.id, version=input.version, reason=input.reason)
         response = await info.context.clients.supply_chain.call(lambda s: s.CancelShipment(request))

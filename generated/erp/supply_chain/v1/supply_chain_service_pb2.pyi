@@ -427,7 +427,7 @@ class DispatchShipmentRequest(_message.Message):
     ESTIMATED_DELIVERY_DATE_FIELD_NUMBER: _builtins.int
     VERSION_FIELD_NUMBER: _builtins.int
     id: _builtins.str
-    """Shipment id; must be PENDING."""
+    """Shipment id; must be PENDING or IN_TRANSIT."""
     tracking_number: _builtins.str
     """Carrier's tracking number; required unless already set."""
     version: _builtins.int
@@ -621,7 +621,7 @@ class CancelShipmentRequest(_message.Message):
     REASON_FIELD_NUMBER: _builtins.int
     VERSION_FIELD_NUMBER: _builtins.int
     id: _builtins.str
-    """Shipment id; must be PENDING."""
+    """Shipment id; must be PENDING or IN_TRANSIT."""
     reason: _builtins.str
     """Why it is cancelled (required)."""
     version: _builtins.int

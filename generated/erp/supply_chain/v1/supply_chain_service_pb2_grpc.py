@@ -165,7 +165,7 @@ class SupplyChainServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def CancelShipment(self, request, context):
-        """Cancels a PENDING shipment.
+        """Cancels a PENDING or IN_TRANSIT shipment (not once delivered, returned or lost).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -52,7 +52,7 @@ class SupplyChainServiceStub:
     DeliverShipment: _grpc.UnaryUnaryMultiCallable[_supply_chain_service_pb2.DeliverShipmentRequest, _supply_chain_service_pb2.DeliverShipmentResponse]
     """Records delivery of an IN_TRANSIT shipment (DELIVERED)."""
     CancelShipment: _grpc.UnaryUnaryMultiCallable[_supply_chain_service_pb2.CancelShipmentRequest, _supply_chain_service_pb2.CancelShipmentResponse]
-    """Cancels a PENDING shipment."""
+    """Cancels a PENDING or IN_TRANSIT shipment (not once delivered, returned or lost)."""
     MarkShipmentReturned: _grpc.UnaryUnaryMultiCallable[_supply_chain_service_pb2.MarkShipmentReturnedRequest, _supply_chain_service_pb2.MarkShipmentReturnedResponse]
     """Records that an in-transit or delivered shipment came back (RETURNED)."""
     MarkShipmentLost: _grpc.UnaryUnaryMultiCallable[_supply_chain_service_pb2.MarkShipmentLostRequest, _supply_chain_service_pb2.MarkShipmentLostResponse]
@@ -86,7 +86,7 @@ class SupplyChainServiceAsyncStub(SupplyChainServiceStub):
     DeliverShipment: _aio.UnaryUnaryMultiCallable[_supply_chain_service_pb2.DeliverShipmentRequest, _supply_chain_service_pb2.DeliverShipmentResponse]  # type: ignore[assignment]
     """Records delivery of an IN_TRANSIT shipment (DELIVERED)."""
     CancelShipment: _aio.UnaryUnaryMultiCallable[_supply_chain_service_pb2.CancelShipmentRequest, _supply_chain_service_pb2.CancelShipmentResponse]  # type: ignore[assignment]
-    """Cancels a PENDING shipment."""
+    """Cancels a PENDING or IN_TRANSIT shipment (not once delivered, returned or lost)."""
     MarkShipmentReturned: _aio.UnaryUnaryMultiCallable[_supply_chain_service_pb2.MarkShipmentReturnedRequest, _supply_chain_service_pb2.MarkShipmentReturnedResponse]  # type: ignore[assignment]
     """Records that an in-transit or delivered shipment came back (RETURNED)."""
     MarkShipmentLost: _aio.UnaryUnaryMultiCallable[_supply_chain_service_pb2.MarkShipmentLostRequest, _supply_chain_service_pb2.MarkShipmentLostResponse]  # type: ignore[assignment]
@@ -171,7 +171,7 @@ class SupplyChainServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _supply_chain_service_pb2.CancelShipmentRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_supply_chain_service_pb2.CancelShipmentResponse, _abc.Awaitable[_supply_chain_service_pb2.CancelShipmentResponse]]:
-        """Cancels a PENDING shipment."""
+        """Cancels a PENDING or IN_TRANSIT shipment (not once delivered, returned or lost)."""
 
     @_abc_1.abstractmethod
     def MarkShipmentReturned(
