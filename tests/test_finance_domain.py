@@ -4,6 +4,7 @@ balance deltas, the cash flow classification and the statements built from accou
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 
@@ -128,7 +129,10 @@ def test_procurement_inventory_debits_are_purchasing_and_year_end_is_no_spending
     moved = _entry("inventory", ("1300", "asset", "250.00", "0"), ("2050", "liability", "0", "250.00"))
     assert domain.spend_lines(moved) == []
     closing = _entry("accounting", ("3100", "equity", "10", "0"), ("5200", "expense", "0", "10"))
-    assert domain.spend_lines(closing) == []
+    assert domain.spend_lines(closing) == []  # an event from before the is_closing flag
+    flagged = replace(_entry("manual", ("3100", "equity", "10", "0"), ("5200", "expense", "0", "10")), is_closing=True)
+    assert domain.spend_lines(flagged) == []
+    assert len(domain.spend_lines(replace(flagged, is_closing=False))) == 1
 
 
 def test_balance_deltas_are_on_the_normal_side() -> None:

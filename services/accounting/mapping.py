@@ -147,6 +147,7 @@ def journal_entry_posted(row: EntryData, account_types: Mapping[str, str]) -> ev
         lines=posted_lines(row, account_types),
         total_amount=decimal_to_pb(row.total_debit),
         reversal_of_id=str_or_empty(row.reversal_of_id),
+        is_closing=row.is_closing,
     )
 
 

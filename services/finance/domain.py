@@ -12,7 +12,8 @@ is spending of the category of its account code:
 and a procurement posting's inventory line (source_service "procurement", account 1300) is
 spending of category "Purchasing": goods bought for the requesting department. The amount is
 debit minus credit, so a credit (a reversal, a return) is negative spending. Year-end closing
-entries (source_service "accounting") move balances into retained earnings: they are no spending.
+entries (is_closing; source_service "accounting" in events recorded before that flag) move
+balances into retained earnings: they are no spending.
 
 Attribution: the entry's department, the line's category and the entry date choose the budget:
 among the department's OPEN (active or exceeded) budgets of that category whose period contains
@@ -173,6 +174,7 @@ class PostedEntry:
     description: str
     lines: tuple[PostedLine, ...]
     reversal_of_id: uuid.UUID | None = None
+    is_closing: bool = False
 
 
 @dataclass(frozen=True)
@@ -190,7 +192,7 @@ def category_of(account_code: str) -> str:
 
 def spend_lines(entry: PostedEntry) -> list[SpendLine]:
     """The lines of `entry` that are spending, with their category and signed amount."""
-    if entry.source_service == YEAR_END_SOURCE:
+    if entry.is_closing or entry.source_service == YEAR_END_SOURCE:  # the source: events from before the flag
         return []
     out: list[SpendLine] = []
     for line in entry.lines:

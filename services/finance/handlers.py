@@ -63,6 +63,7 @@ def entry_from_posted(msg: acc_ev.JournalEntryPosted) -> domain.PostedEntry:
         description=msg.description,
         lines=_lines(msg.lines),
         reversal_of_id=parse_uuid(msg.reversal_of_id),
+        is_closing=msg.is_closing,
     )
 
 

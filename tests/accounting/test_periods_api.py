@@ -179,6 +179,7 @@ async def test_close_fiscal_year_moves_profit_and_loss_to_retained_earnings(stub
     assert all(p.status == pb.FISCAL_PERIOD_STATUS_CLOSED for p in resp.fiscal_periods)
     events = await events_since(db, mark)
     assert [type(e).__name__ for e in events] == ["JournalEntryPosted"] + ["FiscalPeriodClosed"] * 12
+    assert events[0].is_closing is True  # finance counts no spending in it
 
     # The year's P&L is now in retained earnings; the statement of the year still shows it.
     assert await balance(stub, chart.SALES_REVENUE, year) == before[chart.SALES_REVENUE] - Decimal("1000.00")

@@ -150,5 +150,5 @@ async def test_post_many_posts_the_plain_drafts_and_leaves_the_rest(
         assert [p is not None for p in postings] == [True, False, True, False, False, False, False, False, True]
         recorded = uow.pending_events
     assert [p.entry.journal_number for p in postings if p] == [f"JE-{year}-{n:06d}" for n in (3, 4, 5)]
-    assert len(recorded) == 3 and all(isinstance(m, ev.JournalEntryPosted) for m in recorded)
+    assert len(recorded) == 3 and all(isinstance(m, ev.JournalEntryPosted) and not m.is_closing for m in recorded)
     await assert_books_balanced(stub, db)

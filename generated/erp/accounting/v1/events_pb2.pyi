@@ -92,6 +92,7 @@ class JournalEntryPosted(_message.Message):
     LINES_FIELD_NUMBER: _builtins.int
     TOTAL_AMOUNT_FIELD_NUMBER: _builtins.int
     REVERSAL_OF_ID_FIELD_NUMBER: _builtins.int
+    IS_CLOSING_FIELD_NUMBER: _builtins.int
     journal_entry_id: _builtins.str
     """Journal entry id."""
     journal_number: _builtins.str
@@ -108,6 +109,10 @@ class JournalEntryPosted(_message.Message):
     """Entry description."""
     reversal_of_id: _builtins.str
     """The entry reversed by this one; empty unless this is a reversing entry."""
+    is_closing: _builtins.bool
+    """A year-end closing entry (CloseFiscalYear): it moves the year's revenue and expense balances
+    into retained earnings, so it is neither income nor spending.
+    """
     @_builtins.property
     def entry_date(self) -> _date_pb2.Date:
         """Accounting date."""
@@ -134,10 +139,11 @@ class JournalEntryPosted(_message.Message):
         lines: _abc.Iterable[Global___PostedJournalLine] | None = ...,
         total_amount: _decimal_pb2.Decimal | None = ...,
         reversal_of_id: _builtins.str = ...,
+        is_closing: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["entry_date", b"entry_date", "total_amount", b"total_amount"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["department", b"department", "description", b"description", "entry_date", b"entry_date", "journal_entry_id", b"journal_entry_id", "journal_number", b"journal_number", "lines", b"lines", "reference", b"reference", "reversal_of_id", b"reversal_of_id", "source_id", b"source_id", "source_service", b"source_service", "total_amount", b"total_amount"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["department", b"department", "description", b"description", "entry_date", b"entry_date", "is_closing", b"is_closing", "journal_entry_id", b"journal_entry_id", "journal_number", b"journal_number", "lines", b"lines", "reference", b"reference", "reversal_of_id", b"reversal_of_id", "source_id", b"source_id", "source_service", b"source_service", "total_amount", b"total_amount"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
