@@ -16,9 +16,10 @@ document number (invoice number, credit note number; the invoice number for a pa
 Cancelling a sent invoice reverses its posting like ReverseJournalEntry does: the mirror entry
 (reversal_of_id = the original, posted through post_entry with its own posting key), the original
 marked REVERSED, JournalEntryReversed recorded. The original is found by its posting key (or by
-the event's accounting_transaction_id, should billing name an entry without one). InvoiceCancelled
-carries no cancellation date, so the reversal is dated by the event's `ce-time` (UTC), never
-before the original. A cancelled draft (previous status PENDING) was never posted: nothing to do.
+the event's accounting_transaction_id, should billing name an entry without one). The reversal is
+dated by the event's cancellation_date (billing's business day; for events from before that field,
+the event's `ce-time` in UTC), never before the original. A cancelled draft (previous status
+PENDING) was never posted: nothing to do.
 A sent invoice without a posting to reverse (its InvoiceIssued was rejected, say) is rejected.
 """
 
@@ -206,7 +207,8 @@ async def reverse_invoice(
         raise FailedPrecondition(f"invoice {number} has no posted journal entry to reverse")
     key = cancel_key(msg.invoice_id)
     reason = (f"invoice {number} cancelled" + (f": {msg.reason}" if msg.reason else ""))[:500]
-    on = max(event_date(event, now), original.entry_date)
+    cancelled_on = date_from_pb(msg.cancellation_date, "cancellation_date", required=False)
+    on = max(cancelled_on or event_date(event, now), original.entry_date)
     draft = replace(
         domain.reversal_draft(mapping.draft_of(original), original.id, on, reason, original.journal_number),
         reference=_reference(msg.invoice_number, key),

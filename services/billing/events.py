@@ -7,6 +7,8 @@ of the same invoice, which is the order accounting needs.
 
 from __future__ import annotations
 
+from datetime import date
+
 from erp.billing.v1 import events_pb2 as ev
 from google.protobuf.message import Message
 
@@ -96,7 +98,7 @@ def invoice_status_changed(row: Invoice, old_status: str) -> ev.InvoiceStatusCha
     )
 
 
-def invoice_cancelled(row: Invoice, previous_status: str, reason: str) -> ev.InvoiceCancelled:
+def invoice_cancelled(row: Invoice, previous_status: str, reason: str, on: date) -> ev.InvoiceCancelled:
     return ev.InvoiceCancelled(
         invoice_id=str(row.id),
         invoice_number=row.invoice_number,
@@ -108,6 +110,7 @@ def invoice_cancelled(row: Invoice, previous_status: str, reason: str) -> ev.Inv
         total_amount=decimal_to_pb(row.total_amount),
         accounting_transaction_id=str_or_empty(row.accounting_transaction_id),
         version=row.version,
+        cancellation_date=date_to_pb(on),
     )
 
 

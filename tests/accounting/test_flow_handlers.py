@@ -492,6 +492,16 @@ async def test_cancelling_reverses_the_invoice_posting(env: Env) -> None:
     await assert_books_balanced(env.stub, env.db)
 
 
+async def test_the_cancellation_date_dates_the_reversal(env: Env) -> None:
+    """billing's business day (cancellation_date), not the event's UTC time."""
+    year = fresh_year()
+    cancel = await _posted_invoice(env, year)
+    cancel.cancellation_date.CopyFrom(date_of(year, 4, 2))
+    await env.result(await env.publish(cancel, occurred_at=datetime(year, 4, 3, 1, tzinfo=UTC)))
+    reversal = await env.entry(f"billing.invoice-cancel:{cancel.invoice_id}")
+    assert (reversal.entry_date.month, reversal.entry_date.day) == (4, 2)
+
+
 async def test_cancelling_a_draft_posts_nothing(env: Env) -> None:
     cancel = invoice_cancelled(invoice_issued(fresh_year()), previous_status=billing_pb.INVOICE_STATUS_PENDING)
     result = await env.result(await env.publish(cancel))

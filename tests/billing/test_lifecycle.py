@@ -164,6 +164,7 @@ async def test_cancelling_a_sent_invoice_records_invoice_cancelled(stub: Stub, d
     )
     assert (gone.subtotal.value, gone.tax_amount.value, gone.total_amount.value) == ("100.00", "7.00", "107.00")
     assert gone.accounting_transaction_id == "" and gone.version == cancelled.version
+    assert gone.HasField("cancellation_date") and gone.cancellation_date.year >= 2024
     assert keep.status == pb.INVOICE_STATUS_SENT
 
 

@@ -59,7 +59,7 @@ class LifecycleApi(ApiBase):
             events.record_invoice_event(uow, row, events.invoice_status_changed(row, old))
             if posted:
                 # Accounting reverses the issue posting; a draft was never posted.
-                events.record_invoice_event(uow, row, events.invoice_cancelled(row, old, reason))
+                events.record_invoice_event(uow, row, events.invoice_cancelled(row, old, reason, self.clock.today()))
             await mark_stale(uow.session)
             return api.CancelInvoiceResponse(invoice=await self.invoice_pb(uow.session, row))
 

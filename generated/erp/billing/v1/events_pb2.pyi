@@ -396,6 +396,7 @@ class InvoiceCancelled(_message.Message):
     TOTAL_AMOUNT_FIELD_NUMBER: _builtins.int
     ACCOUNTING_TRANSACTION_ID_FIELD_NUMBER: _builtins.int
     VERSION_FIELD_NUMBER: _builtins.int
+    CANCELLATION_DATE_FIELD_NUMBER: _builtins.int
     invoice_id: _builtins.str
     """Invoice id."""
     invoice_number: _builtins.str
@@ -422,6 +423,10 @@ class InvoiceCancelled(_message.Message):
     def total_amount(self) -> _decimal_pb2.Decimal:
         """Total amount of the invoice."""
 
+    @_builtins.property
+    def cancellation_date(self) -> _date_pb2.Date:
+        """The day the invoice was cancelled (billing's business day): the reversal's date."""
+
     def __init__(
         self,
         *,
@@ -435,10 +440,11 @@ class InvoiceCancelled(_message.Message):
         total_amount: _decimal_pb2.Decimal | None = ...,
         accounting_transaction_id: _builtins.str = ...,
         version: _builtins.int = ...,
+        cancellation_date: _date_pb2.Date | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["subtotal", b"subtotal", "tax_amount", b"tax_amount", "total_amount", b"total_amount"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["cancellation_date", b"cancellation_date", "subtotal", b"subtotal", "tax_amount", b"tax_amount", "total_amount", b"total_amount"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["accounting_transaction_id", b"accounting_transaction_id", "customer_id", b"customer_id", "invoice_id", b"invoice_id", "invoice_number", b"invoice_number", "previous_status", b"previous_status", "reason", b"reason", "subtotal", b"subtotal", "tax_amount", b"tax_amount", "total_amount", b"total_amount", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["accounting_transaction_id", b"accounting_transaction_id", "cancellation_date", b"cancellation_date", "customer_id", b"customer_id", "invoice_id", b"invoice_id", "invoice_number", b"invoice_number", "previous_status", b"previous_status", "reason", b"reason", "subtotal", b"subtotal", "tax_amount", b"tax_amount", "total_amount", b"total_amount", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
