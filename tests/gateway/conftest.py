@@ -241,3 +241,9 @@ async def paid(employee_channel: grpc.aio.Channel, payroll: pay_grpc.PayrollServ
     """60 employees (plus their manager) paid for January through the real saga: each has one
     PROCESSED payroll record with its journal entry."""
     return await paid_through_saga(api_grpc.EmployeeServiceStub(employee_channel), payroll, 60, month=1)
+
+
+@pytest.fixture
+def employee_root_settings(settings: Settings, gateway_settings: Settings) -> Settings:
+    """The gateway's settings listening where the session's employee service publishes."""
+    return replace(gateway_settings, subject_root=settings.subject_root)

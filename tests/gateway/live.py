@@ -72,10 +72,16 @@ class WsClient:
     @classmethod
     @contextlib.asynccontextmanager
     async def open(
-        cls, base_url: str, *, small_buffers: bool = False, headers: dict[str, str] | None = None
+        cls,
+        base_url: str,
+        *,
+        small_buffers: bool = False,
+        headers: dict[str, str] | None = None,
+        init_payload: dict[str, Any] | None = None,
     ) -> AsyncIterator[WsClient]:
         """`small_buffers`: a client that stops reading soon (tiny socket buffer, no read-ahead),
-        so the server's writes to it back up quickly while it does not read."""
+        so the server's writes to it back up quickly while it does not read. `headers` go with the
+        upgrade request, `init_payload` in `connection_init` (how browsers send a token)."""
         url = base_url.replace("http://", "ws://") + "/graphql"
         options: dict[str, Any] = {"subprotocols": [PROTOCOL], "compression": None, "ping_interval": None}
         if headers:
@@ -90,7 +96,7 @@ class WsClient:
             options.update(sock=sock, max_queue=1)
         async with connect(url, **options) as connection:
             client = cls(connection)
-            await client.send({"type": "connection_init", "payload": {}})
+            await client.send({"type": "connection_init", "payload": init_payload or {}})
             ack = await client.receive()
             assert ack["type"] == "connection_ack", ack
             yield client

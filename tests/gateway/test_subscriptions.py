@@ -88,12 +88,6 @@ async def post(base_url: str, query: str, variables: dict[str, Any]) -> dict[str
     return data
 
 
-@pytest.fixture
-def employee_root_settings(settings: Settings, gateway_settings: Settings) -> Settings:
-    """The gateway's settings listening where the session's employee service publishes."""
-    return replace(gateway_settings, subject_root=settings.subject_root)
-
-
 async def test_a_subscriber_receives_the_events_of_mutations_with_cross_service_fields(
     employee_root_settings: Settings,
     stub: api_grpc.EmployeeServiceStub,
