@@ -68,6 +68,22 @@ def invoice_created(row: Invoice, line_count: int) -> ev.InvoiceCreated:
     )
 
 
+def invoice_updated(row: Invoice, changed: list[str], line_count: int) -> ev.InvoiceUpdated:
+    return ev.InvoiceUpdated(
+        invoice_id=str(row.id),
+        invoice_number=row.invoice_number,
+        customer_id=str(row.customer_id),
+        changed_fields=changed,
+        invoice_date=date_to_pb(row.invoice_date),
+        due_date=date_to_pb(row.due_date),
+        subtotal=decimal_to_pb(row.subtotal),
+        tax_amount=decimal_to_pb(row.tax_amount),
+        total_amount=decimal_to_pb(row.total_amount),
+        line_item_count=line_count,
+        version=row.version,
+    )
+
+
 def invoice_issued(row: Invoice, customer: Customer) -> ev.InvoiceIssued:
     return ev.InvoiceIssued(
         invoice_id=str(row.id),

@@ -174,6 +174,26 @@ def order_created(row: PurchaseOrder, items: Sequence[PurchaseOrderItem]) -> ev.
     )
 
 
+def order_updated(
+    row: PurchaseOrder, items: Sequence[PurchaseOrderItem], changed: list[str]
+) -> ev.PurchaseOrderUpdated:
+    return ev.PurchaseOrderUpdated(
+        purchase_order_id=str(row.id),
+        po_number=row.po_number,
+        vendor_id=str(row.vendor_id),
+        changed_fields=changed,
+        order_date=date_to_pb(row.order_date),
+        expected_delivery_date=date_to_pb(row.expected_delivery_date),
+        subtotal=decimal_to_pb(row.subtotal),
+        tax_amount=decimal_to_pb(row.tax_amount),
+        shipping_cost=decimal_to_pb(row.shipping_cost),
+        total_amount=decimal_to_pb(row.total_amount),
+        requesting_department=row.requesting_department or "",
+        lines=_lines(items),
+        version=row.version,
+    )
+
+
 def order_approved(row: PurchaseOrder) -> ev.PurchaseOrderApproved:
     return ev.PurchaseOrderApproved(
         purchase_order_id=str(row.id),

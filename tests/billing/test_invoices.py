@@ -152,7 +152,11 @@ async def test_update_draft_replaces_lines_and_recomputes_totals(stub: Stub, db:
     )
     assert (updated.notes, as_date(updated.due_date), updated.version) == ("Net 45", days(45), 2)
     assert updated.invoice_number == inv.invoice_number
-    assert events == []  # the contracts have no event for draft edits (see the report)
+    (recorded,) = events
+    assert (recorded.name, recorded.aggregate_type, recorded.version) == ("InvoiceUpdated", "Invoice", 2)
+    changed = recorded.message
+    assert list(changed.changed_fields) == ["due_date", "notes", "tax_amount", "lines"]
+    assert (changed.total_amount.value, changed.line_item_count, changed.version) == ("102.49", 1, 2)
     assert await get_invoice(stub, inv.id) == updated
     assert await db.fetchval("SELECT count(*) FROM invoice_line_items WHERE invoice_id = $1", uuid.UUID(inv.id)) == 1
 

@@ -25,6 +25,7 @@ from tests.procurement.helpers import (
     create_vendor,
     day,
     dec,
+    event_types,
     item,
     mask,
     order_request,
@@ -152,7 +153,7 @@ async def test_suspended_or_inactive_vendors_get_no_new_orders(stub: Stub, db: a
     await rejected(db, lambda: stub.CreatePurchaseOrder(req), Code.FAILED_PRECONDITION, message="cannot receive")
 
 
-async def test_update_pending_order_replaces_lines_and_recomputes_totals(stub: Stub) -> None:
+async def test_update_pending_order_replaces_lines_and_recomputes_totals(stub: Stub, db: asyncpg.Connection) -> None:
     vendor, other = await create_vendor(stub), await create_vendor(stub)
     po = await create_order(stub, vendor.id, [item("OLD", 1, "5.00")], shipping_cost=dec("1.00"))
     req = api.UpdatePurchaseOrderRequest(
@@ -181,6 +182,11 @@ async def test_update_pending_order_replaces_lines_and_recomputes_totals(stub: S
     assert (got.vendor_id, got.notes, got.version, got.po_number) == (other.id, "revised", 2, po.po_number)
     assert (got.expected_delivery_date.month, got.expected_delivery_date.day) == (4, 1)
     assert (await stub.GetPurchaseOrder(api.GetPurchaseOrderRequest(id=po.id))).purchase_order == got
+    assert await event_types(db, po.id) == ["PurchaseOrderCreated", "PurchaseOrderUpdated"]
+    (updated,) = await outbox_events(db, po.id, "erp.procurement.v1.PurchaseOrderUpdated")
+    assert sorted(updated.changed_fields) == ["expected_delivery_date", "items", "notes", "tax_amount", "vendor_id"]
+    assert (updated.vendor_id, updated.total_amount.value, updated.version) == (other.id, "32.50", 2)
+    assert [(line.sku, line.quantity) for line in updated.lines] == [("NEW-1", 4), ("NEW-2", 2)]
 
 
 async def test_update_error_paths_write_nothing(stub: Stub, db: asyncpg.Connection) -> None:

@@ -175,6 +175,8 @@ class DraftsApi(ApiBase):
                     await uow.session.execute(delete(InvoiceLineItem).where(InvoiceLineItem.invoice_id == row.id))
                     current = line_rows(row.id, new_lines, now)
                     uow.session.add_all(current)
+                fields = sorted(changed) + (["lines"] if lines_changed else [])
+                events.record_invoice_event(uow, row, events.invoice_updated(row, fields, len(current)))
                 await mark_stale(uow.session)
         return api.UpdateInvoiceResponse(invoice=mapping.invoice_to_pb(row, current, self.clock.today()))
 

@@ -218,4 +218,10 @@ class OrdersApi(ApiBase):
                 row.subtotal, row.total_amount = totals.subtotal, totals.total_amount
                 row.version += 1
                 row.updated_at = now
+                uow.record(
+                    mapping.order_updated(row, items, changed),
+                    aggregate_type="PurchaseOrder",
+                    aggregate_id=row.id,
+                    version=row.version,
+                )
         return api.UpdatePurchaseOrderResponse(purchase_order=mapping.order_to_pb(row, items))

@@ -261,6 +261,82 @@ class InvoiceCreated(_message.Message):
 Global___InvoiceCreated: _TypeAlias = InvoiceCreated  # noqa: Y015
 
 @_typing.final
+class InvoiceUpdated(_message.Message):
+    """InvoiceUpdated: a draft invoice was changed (dates, tax, notes or its lines); the invoice as it
+    now stands.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    INVOICE_ID_FIELD_NUMBER: _builtins.int
+    INVOICE_NUMBER_FIELD_NUMBER: _builtins.int
+    CUSTOMER_ID_FIELD_NUMBER: _builtins.int
+    CHANGED_FIELDS_FIELD_NUMBER: _builtins.int
+    INVOICE_DATE_FIELD_NUMBER: _builtins.int
+    DUE_DATE_FIELD_NUMBER: _builtins.int
+    SUBTOTAL_FIELD_NUMBER: _builtins.int
+    TAX_AMOUNT_FIELD_NUMBER: _builtins.int
+    TOTAL_AMOUNT_FIELD_NUMBER: _builtins.int
+    LINE_ITEM_COUNT_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
+    invoice_id: _builtins.str
+    """Invoice id."""
+    invoice_number: _builtins.str
+    """Invoice number."""
+    customer_id: _builtins.str
+    """Customer billed."""
+    line_item_count: _builtins.int
+    """Number of lines."""
+    version: _builtins.int
+    """Version after the change."""
+    @_builtins.property
+    def changed_fields(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """What changed: invoice_date, due_date, tax_amount, notes and/or lines."""
+
+    @_builtins.property
+    def invoice_date(self) -> _date_pb2.Date:
+        """Invoice date."""
+
+    @_builtins.property
+    def due_date(self) -> _date_pb2.Date:
+        """Due date."""
+
+    @_builtins.property
+    def subtotal(self) -> _decimal_pb2.Decimal:
+        """Sum of line amounts."""
+
+    @_builtins.property
+    def tax_amount(self) -> _decimal_pb2.Decimal:
+        """Tax."""
+
+    @_builtins.property
+    def total_amount(self) -> _decimal_pb2.Decimal:
+        """Total."""
+
+    def __init__(
+        self,
+        *,
+        invoice_id: _builtins.str = ...,
+        invoice_number: _builtins.str = ...,
+        customer_id: _builtins.str = ...,
+        changed_fields: _abc.Iterable[_builtins.str] | None = ...,
+        invoice_date: _date_pb2.Date | None = ...,
+        due_date: _date_pb2.Date | None = ...,
+        subtotal: _decimal_pb2.Decimal | None = ...,
+        tax_amount: _decimal_pb2.Decimal | None = ...,
+        total_amount: _decimal_pb2.Decimal | None = ...,
+        line_item_count: _builtins.int = ...,
+        version: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["due_date", b"due_date", "invoice_date", b"invoice_date", "subtotal", b"subtotal", "tax_amount", b"tax_amount", "total_amount", b"total_amount"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["changed_fields", b"changed_fields", "customer_id", b"customer_id", "due_date", b"due_date", "invoice_date", b"invoice_date", "invoice_id", b"invoice_id", "invoice_number", b"invoice_number", "line_item_count", b"line_item_count", "subtotal", b"subtotal", "tax_amount", b"tax_amount", "total_amount", b"total_amount", "version", b"version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___InvoiceUpdated: _TypeAlias = InvoiceUpdated  # noqa: Y015
+
+@_typing.final
 class InvoiceIssued(_message.Message):
     """InvoiceIssued: an invoice was sent to the customer; accounting posts the receivable
     (debit accounts receivable total, credit revenue subtotal and tax payable tax).

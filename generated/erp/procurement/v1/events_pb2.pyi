@@ -371,6 +371,94 @@ class PurchaseOrderCreated(_message.Message):
 Global___PurchaseOrderCreated: _TypeAlias = PurchaseOrderCreated  # noqa: Y015
 
 @_typing.final
+class PurchaseOrderUpdated(_message.Message):
+    """PurchaseOrderUpdated: a PENDING purchase order was changed (dates, amounts, department or its
+    items); the order as it now stands.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PURCHASE_ORDER_ID_FIELD_NUMBER: _builtins.int
+    PO_NUMBER_FIELD_NUMBER: _builtins.int
+    VENDOR_ID_FIELD_NUMBER: _builtins.int
+    CHANGED_FIELDS_FIELD_NUMBER: _builtins.int
+    ORDER_DATE_FIELD_NUMBER: _builtins.int
+    EXPECTED_DELIVERY_DATE_FIELD_NUMBER: _builtins.int
+    SUBTOTAL_FIELD_NUMBER: _builtins.int
+    TAX_AMOUNT_FIELD_NUMBER: _builtins.int
+    SHIPPING_COST_FIELD_NUMBER: _builtins.int
+    TOTAL_AMOUNT_FIELD_NUMBER: _builtins.int
+    REQUESTING_DEPARTMENT_FIELD_NUMBER: _builtins.int
+    LINES_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
+    purchase_order_id: _builtins.str
+    """Purchase order id."""
+    po_number: _builtins.str
+    """PO number."""
+    vendor_id: _builtins.str
+    """Vendor."""
+    requesting_department: _builtins.str
+    """Requesting department name."""
+    version: _builtins.int
+    """Version after the change."""
+    @_builtins.property
+    def changed_fields(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """What changed: the order's field names, and "items" when its lines were replaced."""
+
+    @_builtins.property
+    def order_date(self) -> _date_pb2.Date:
+        """Order date."""
+
+    @_builtins.property
+    def expected_delivery_date(self) -> _date_pb2.Date:
+        """Expected delivery date."""
+
+    @_builtins.property
+    def subtotal(self) -> _decimal_pb2.Decimal:
+        """Sum of line amounts."""
+
+    @_builtins.property
+    def tax_amount(self) -> _decimal_pb2.Decimal:
+        """Tax."""
+
+    @_builtins.property
+    def shipping_cost(self) -> _decimal_pb2.Decimal:
+        """Shipping cost."""
+
+    @_builtins.property
+    def total_amount(self) -> _decimal_pb2.Decimal:
+        """Total."""
+
+    @_builtins.property
+    def lines(self) -> _containers.RepeatedCompositeFieldContainer[Global___PurchaseOrderLine]:
+        """The lines (quantity = units ordered)."""
+
+    def __init__(
+        self,
+        *,
+        purchase_order_id: _builtins.str = ...,
+        po_number: _builtins.str = ...,
+        vendor_id: _builtins.str = ...,
+        changed_fields: _abc.Iterable[_builtins.str] | None = ...,
+        order_date: _date_pb2.Date | None = ...,
+        expected_delivery_date: _date_pb2.Date | None = ...,
+        subtotal: _decimal_pb2.Decimal | None = ...,
+        tax_amount: _decimal_pb2.Decimal | None = ...,
+        shipping_cost: _decimal_pb2.Decimal | None = ...,
+        total_amount: _decimal_pb2.Decimal | None = ...,
+        requesting_department: _builtins.str = ...,
+        lines: _abc.Iterable[Global___PurchaseOrderLine] | None = ...,
+        version: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["expected_delivery_date", b"expected_delivery_date", "order_date", b"order_date", "shipping_cost", b"shipping_cost", "subtotal", b"subtotal", "tax_amount", b"tax_amount", "total_amount", b"total_amount"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["changed_fields", b"changed_fields", "expected_delivery_date", b"expected_delivery_date", "lines", b"lines", "order_date", b"order_date", "po_number", b"po_number", "purchase_order_id", b"purchase_order_id", "requesting_department", b"requesting_department", "shipping_cost", b"shipping_cost", "subtotal", b"subtotal", "tax_amount", b"tax_amount", "total_amount", b"total_amount", "vendor_id", b"vendor_id", "version", b"version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PurchaseOrderUpdated: _TypeAlias = PurchaseOrderUpdated  # noqa: Y015
+
+@_typing.final
 class PurchaseOrderApproved(_message.Message):
     """PurchaseOrderApproved: a purchase order was approved (a spending commitment)."""
 
