@@ -8,6 +8,7 @@ of the same invoice, which is the order accounting needs.
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from erp.billing.v1 import events_pb2 as ev
 from google.protobuf.message import Message
@@ -53,35 +54,28 @@ def customer_updated(row: Customer, changed: list[str]) -> ev.CustomerUpdated:
     return msg
 
 
+def _invoice_state(row: Invoice, line_count: int) -> dict[str, Any]:
+    """What InvoiceCreated and InvoiceUpdated both say: the draft as it stands."""
+    return {
+        "invoice_id": str(row.id),
+        "invoice_number": row.invoice_number,
+        "customer_id": str(row.customer_id),
+        "invoice_date": date_to_pb(row.invoice_date),
+        "due_date": date_to_pb(row.due_date),
+        "subtotal": decimal_to_pb(row.subtotal),
+        "tax_amount": decimal_to_pb(row.tax_amount),
+        "total_amount": decimal_to_pb(row.total_amount),
+        "line_item_count": line_count,
+        "version": row.version,
+    }
+
+
 def invoice_created(row: Invoice, line_count: int) -> ev.InvoiceCreated:
-    return ev.InvoiceCreated(
-        invoice_id=str(row.id),
-        invoice_number=row.invoice_number,
-        customer_id=str(row.customer_id),
-        invoice_date=date_to_pb(row.invoice_date),
-        due_date=date_to_pb(row.due_date),
-        subtotal=decimal_to_pb(row.subtotal),
-        tax_amount=decimal_to_pb(row.tax_amount),
-        total_amount=decimal_to_pb(row.total_amount),
-        line_item_count=line_count,
-        version=row.version,
-    )
+    return ev.InvoiceCreated(**_invoice_state(row, line_count))
 
 
 def invoice_updated(row: Invoice, changed: list[str], line_count: int) -> ev.InvoiceUpdated:
-    return ev.InvoiceUpdated(
-        invoice_id=str(row.id),
-        invoice_number=row.invoice_number,
-        customer_id=str(row.customer_id),
-        changed_fields=changed,
-        invoice_date=date_to_pb(row.invoice_date),
-        due_date=date_to_pb(row.due_date),
-        subtotal=decimal_to_pb(row.subtotal),
-        tax_amount=decimal_to_pb(row.tax_amount),
-        total_amount=decimal_to_pb(row.total_amount),
-        line_item_count=line_count,
-        version=row.version,
-    )
+    return ev.InvoiceUpdated(changed_fields=changed, **_invoice_state(row, line_count))
 
 
 def invoice_issued(row: Invoice, customer: Customer) -> ev.InvoiceIssued:

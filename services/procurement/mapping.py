@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import date
+from typing import Any
 
 from erp.procurement.v1 import events_pb2 as ev
 from erp.procurement.v1 import procurement_pb2 as pb
@@ -156,42 +157,32 @@ def _lines(items: Sequence[PurchaseOrderItem], *, outstanding: bool = False) -> 
     return out
 
 
+def _order_state(row: PurchaseOrder, items: Sequence[PurchaseOrderItem]) -> dict[str, Any]:
+    """What PurchaseOrderCreated and PurchaseOrderUpdated both say: the order as it stands."""
+    return {
+        "purchase_order_id": str(row.id),
+        "po_number": row.po_number,
+        "vendor_id": str(row.vendor_id),
+        "order_date": date_to_pb(row.order_date),
+        "expected_delivery_date": date_to_pb(row.expected_delivery_date),
+        "subtotal": decimal_to_pb(row.subtotal),
+        "tax_amount": decimal_to_pb(row.tax_amount),
+        "shipping_cost": decimal_to_pb(row.shipping_cost),
+        "total_amount": decimal_to_pb(row.total_amount),
+        "requesting_department": row.requesting_department or "",
+        "lines": _lines(items),
+        "version": row.version,
+    }
+
+
 def order_created(row: PurchaseOrder, items: Sequence[PurchaseOrderItem]) -> ev.PurchaseOrderCreated:
-    return ev.PurchaseOrderCreated(
-        purchase_order_id=str(row.id),
-        po_number=row.po_number,
-        vendor_id=str(row.vendor_id),
-        order_date=date_to_pb(row.order_date),
-        expected_delivery_date=date_to_pb(row.expected_delivery_date),
-        subtotal=decimal_to_pb(row.subtotal),
-        tax_amount=decimal_to_pb(row.tax_amount),
-        shipping_cost=decimal_to_pb(row.shipping_cost),
-        total_amount=decimal_to_pb(row.total_amount),
-        requesting_department=row.requesting_department or "",
-        created_by=str_or_empty(row.created_by),
-        lines=_lines(items),
-        version=row.version,
-    )
+    return ev.PurchaseOrderCreated(created_by=str_or_empty(row.created_by), **_order_state(row, items))
 
 
 def order_updated(
     row: PurchaseOrder, items: Sequence[PurchaseOrderItem], changed: list[str]
 ) -> ev.PurchaseOrderUpdated:
-    return ev.PurchaseOrderUpdated(
-        purchase_order_id=str(row.id),
-        po_number=row.po_number,
-        vendor_id=str(row.vendor_id),
-        changed_fields=changed,
-        order_date=date_to_pb(row.order_date),
-        expected_delivery_date=date_to_pb(row.expected_delivery_date),
-        subtotal=decimal_to_pb(row.subtotal),
-        tax_amount=decimal_to_pb(row.tax_amount),
-        shipping_cost=decimal_to_pb(row.shipping_cost),
-        total_amount=decimal_to_pb(row.total_amount),
-        requesting_department=row.requesting_department or "",
-        lines=_lines(items),
-        version=row.version,
-    )
+    return ev.PurchaseOrderUpdated(changed_fields=changed, **_order_state(row, items))
 
 
 def order_approved(row: PurchaseOrder) -> ev.PurchaseOrderApproved:
