@@ -62,6 +62,12 @@ async def load_monolith(url: str, data: DataSet) -> dict[str, float]:
 
 
 async def copy_people(conn: asyncpg.Connection, data: DataSet) -> None:
+    await copy_employees(conn, data)
+    await copy_tax_rates(conn, data)
+
+
+async def copy_employees(conn: asyncpg.Connection, data: DataSet) -> None:
+    """Departments, employees, then each department's manager (the monolith's and employee_db's tables)."""
     await copy(
         conn,
         "departments",
@@ -91,6 +97,9 @@ async def copy_people(conn: asyncpg.Connection, data: DataSet) -> None:
         "UPDATE departments SET manager_id = $2 WHERE id = $1",
         [(d.id, d.manager_id) for d in data.departments if d.manager_id],
     )
+
+
+async def copy_tax_rates(conn: asyncpg.Connection, data: DataSet) -> None:
     await copy(
         conn,
         "tax_rates",
@@ -148,12 +157,7 @@ async def copy_ledger(conn: asyncpg.Connection, data: DataSet) -> None:
             for e in data.entries
         ),
     )
-    await copy(
-        conn,
-        "journal_entry_lines",
-        ("id", "journal_entry_id", "line_number", "account_code", "description", "debit_amount", "credit_amount"),
-        (tuple(line) for line in data.lines),
-    )
+    await copy_lines(conn, data)
     await copy(
         conn,
         "general_ledger",
@@ -181,8 +185,7 @@ async def copy_ledger(conn: asyncpg.Connection, data: DataSet) -> None:
             for g in data.ledger
         ),
     )
-    if data.ledger:
-        await conn.execute("SELECT setval(pg_get_serial_sequence('general_ledger', 'seq'), $1)", data.ledger[-1].seq)
+    await continue_ledger_seq(conn, data)
     await copy(
         conn,
         "payroll_records",
@@ -224,3 +227,18 @@ async def copy_ledger(conn: asyncpg.Connection, data: DataSet) -> None:
             for r in data.records
         ),
     )
+
+
+async def copy_lines(conn: asyncpg.Connection, data: DataSet) -> None:
+    await copy(
+        conn,
+        "journal_entry_lines",
+        ("id", "journal_entry_id", "line_number", "account_code", "description", "debit_amount", "credit_amount"),
+        (tuple(line) for line in data.lines),
+    )
+
+
+async def continue_ledger_seq(conn: asyncpg.Connection, data: DataSet) -> None:
+    """The ledger's seq sequence goes on after the loaded rows."""
+    if data.ledger:
+        await conn.execute("SELECT setval(pg_get_serial_sequence('general_ledger', 'seq'), $1)", data.ledger[-1].seq)

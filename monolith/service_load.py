@@ -18,7 +18,7 @@ from decimal import Decimal
 
 import asyncpg
 
-from monolith.load import copy
+from monolith.load import continue_ledger_seq, copy, copy_employees, copy_lines, copy_tax_rates
 from monolith.model import DataSet
 
 PERIOD_NAMESPACE = uuid.UUID("6f1d3a52-1d7e-4c43-9a55-8a3b7f9e0c11")
@@ -27,7 +27,7 @@ PERIOD_NAMESPACE = uuid.UUID("6f1d3a52-1d7e-4c43-9a55-8a3b7f9e0c11")
 async def load_services(urls: dict[str, str], data: DataSet) -> dict[str, float]:
     """`urls` maps employee/payroll/accounting to libpq URLs; returns seconds per database."""
     timings: dict[str, float] = {}
-    for service, loader in (("employee", load_employee), ("payroll", load_payroll), ("accounting", load_accounting)):
+    for service, loader in (("employee", copy_employees), ("payroll", load_payroll), ("accounting", load_accounting)):
         started = time.perf_counter()
         conn = await asyncpg.connect(urls[service])
         try:
@@ -40,56 +40,10 @@ async def load_services(urls: dict[str, str], data: DataSet) -> dict[str, float]
     return timings
 
 
-async def load_employee(conn: asyncpg.Connection, data: DataSet) -> None:
-    await copy(
-        conn,
-        "departments",
-        ("id", "name", "code", "budget_code"),
-        ((d.id, d.name, d.code, d.budget_code) for d in data.departments),
-    )
-    await copy(
-        conn,
-        "employees",
-        (
-            "id",
-            "first_name",
-            "last_name",
-            "email",
-            "phone_number",
-            "job_title",
-            "salary",
-            "hire_date",
-            "status",
-            "department_id",
-            "social_security_number",
-            "bank_account_number",
-        ),
-        (tuple(e) for e in data.employees),
-    )
-    await conn.executemany(
-        "UPDATE departments SET manager_id = $2 WHERE id = $1",
-        [(d.id, d.manager_id) for d in data.departments if d.manager_id],
-    )
-
-
 async def load_payroll(conn: asyncpg.Connection, data: DataSet) -> None:
     names = {d.id: d.name for d in data.departments}
     people = {e.id: e for e in data.employees}
-    await copy(
-        conn,
-        "tax_rates",
-        (
-            "id",
-            "year",
-            "federal_rate",
-            "state_rate",
-            "social_security_rate",
-            "medicare_rate",
-            "effective_from",
-            "effective_to",
-        ),
-        (tuple(r) for r in data.tax_rates),
-    )
+    await copy_tax_rates(conn, data)
     await copy(
         conn,
         "employee_cache",
@@ -269,12 +223,7 @@ async def load_accounting(conn: asyncpg.Connection, data: DataSet) -> None:
             for e in data.entries
         ),
     )
-    await copy(
-        conn,
-        "journal_entry_lines",
-        ("id", "journal_entry_id", "line_number", "account_code", "description", "debit_amount", "credit_amount"),
-        (tuple(line) for line in data.lines),
-    )
+    await copy_lines(conn, data)
     await copy(
         conn,
         "general_ledger",
@@ -304,8 +253,7 @@ async def load_accounting(conn: asyncpg.Connection, data: DataSet) -> None:
             for g in data.ledger
         ),
     )
-    if data.ledger:
-        await conn.execute("SELECT setval(pg_get_serial_sequence('general_ledger', 'seq'), $1)", data.ledger[-1].seq)
+    await continue_ledger_seq(conn, data)
     last: dict[int, int] = {}
     for e in data.entries:
         year, number = e.number.split("-")[1:]
