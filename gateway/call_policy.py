@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import contextlib
 from collections import Counter
-from collections.abc import Awaitable, Callable, Container, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextvars import ContextVar
-from typing import Any, cast
+from typing import Any
 
 import grpc
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from services.runtime import context, identity, tracing
-from services.runtime.grpc_server import MD_CORRELATION, MD_TRACEPARENT, MD_USER
+from services.runtime.grpc_client import call_metadata
 
 
 class RpcCounter:
@@ -68,20 +68,8 @@ def request_counter() -> RpcCounter | None:
 
 def outgoing_metadata(existing: grpc.aio.Metadata | None, traceparent: str | None = None) -> grpc.aio.Metadata:
     """The call's metadata plus the bound correlation id, traceparent (the RPC's span when there
-    is one) and caller, unless already set."""
-    metadata = grpc.aio.Metadata(*(existing or ()))
-    ctx = context.current()
-    extra = {
-        MD_CORRELATION: str(ctx.correlation_id) if ctx.correlation_id else None,
-        MD_TRACEPARENT: traceparent or ctx.traceparent,
-        MD_USER: str(ctx.user_id) if ctx.user_id else None,
-    }
-    # `in` on grpc.aio.Metadata tests keys; its stub types it as a collection of (key, value) pairs.
-    keys = cast("Container[str]", metadata)
-    for key, value in [*extra.items(), *identity.forwarded_metadata()]:  # + the signed caller, when bound
-        if value and key not in keys:
-            metadata.add(key, value)
-    return metadata
+    is one) and caller, and the signed caller when one is bound, unless already set."""
+    return call_metadata(existing, traceparent=traceparent, extra=identity.forwarded_metadata())
 
 
 class CallPolicyInterceptor(grpc.aio.UnaryUnaryClientInterceptor):

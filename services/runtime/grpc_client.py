@@ -8,7 +8,7 @@ ERP_TLS_DIR the channel is mutual TLS with the service's certificate.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Container
+from collections.abc import Awaitable, Callable, Container, Iterable
 from typing import Any, cast
 
 import grpc
@@ -18,24 +18,36 @@ from services.runtime.grpc_server import MD_CORRELATION, MD_TRACEPARENT, MD_USER
 from services.runtime.settings import Settings
 
 
+def call_metadata(
+    existing: grpc.aio.Metadata | None,
+    *,
+    traceparent: str | None = None,
+    extra: Iterable[tuple[str, str | None]] = (),
+) -> grpc.aio.Metadata:
+    """The call's metadata plus the bound context (correlation id, `traceparent` or the bound one,
+    user id) and `extra`, each unless the call sets it already: what every outgoing call carries,
+    from the gateway or from a service."""
+    metadata = grpc.aio.Metadata(*(existing or ()))
+    ctx = context.current()
+    pairs: list[tuple[str, str | None]] = [
+        (MD_CORRELATION, str(ctx.correlation_id) if ctx.correlation_id else None),
+        (MD_TRACEPARENT, traceparent or ctx.traceparent),
+        (MD_USER, str(ctx.user_id) if ctx.user_id else None),
+        *extra,
+    ]
+    keys_present = cast("Container[str]", metadata)  # `in` tests keys (the stub says pairs)
+    for key, value in pairs:
+        if value and key not in keys_present:
+            metadata.add(key, value)
+    return metadata
+
+
 def caller_metadata(
     existing: grpc.aio.Metadata | None, service: str, keys: identity.IdentityKeys | None
 ) -> grpc.aio.Metadata:
     """The call's metadata plus the bound context and (keys given) the service identity, unless set."""
-    metadata = grpc.aio.Metadata(*(existing or ()))
-    ctx = context.current()
-    extra: list[tuple[str, str | None]] = [
-        (MD_CORRELATION, str(ctx.correlation_id) if ctx.correlation_id else None),
-        (MD_TRACEPARENT, ctx.traceparent),
-        (MD_USER, str(ctx.user_id) if ctx.user_id else None),
-    ]
-    if keys is not None:
-        extra.extend(identity.service_metadata(service, keys, ctx.user_id))
-    keys_present = cast("Container[str]", metadata)  # `in` tests keys (the stub says pairs)
-    for key, value in extra:
-        if value and key not in keys_present:
-            metadata.add(key, value)
-    return metadata
+    signed = identity.service_metadata(service, keys, context.current().user_id) if keys is not None else []
+    return call_metadata(existing, extra=signed)
 
 
 class ServiceCallInterceptor(grpc.aio.UnaryUnaryClientInterceptor):
