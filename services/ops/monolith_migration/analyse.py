@@ -143,8 +143,7 @@ async def _null_preflight(ctx: Context, conn: asyncpg.Connection, tables: dict[s
 
 
 async def analyse(ctx: Context) -> Plan:
-    conn = await ctx.source()
-    try:
+    async with ctx.connected_source() as conn:
         source = await source_tables(conn, ctx.source_schema)
         fks = await source_foreign_keys(conn, ctx.source_schema)
         targets = target_tables()
@@ -162,8 +161,6 @@ async def analyse(ctx: Context) -> Plan:
         problems += await _null_preflight(ctx, conn, tables)
         database = await conn.fetchval("SELECT current_database()")
         version = await conn.fetchval("SHOW server_version")
-    finally:
-        await conn.close()
     classified = [classify(fk, ownership, targets) for fk in fks]
     for fk in classified:
         if any(n.startswith("PROBLEM") for n in fk.notes):

@@ -410,28 +410,24 @@ async def run_backfill(ctx: Context) -> StepResult:
         plan = plan_mod.load(ctx.plan_path)
         services = plan.services()
         chosen = [b for b in BACKFILLS if b.service in services]
-        src = await ctx.source()
         written: dict[str, int] = {}
-        try:
-            async with targets(ctx, services) as conns:
-                with progress_bar(ctx, "backfill", len(chosen)) as advance:
-                    for backfill in chosen:
-                        dst = conns[backfill.service]
-                        notes: list[str] = []
-                        async with dst.transaction():
-                            written[backfill.name] = await run_one(backfill, src, dst, plan, None, notes)
-                        result.lines.append(f"{backfill.name:<45} {written[backfill.name]:>9,} rows written")
-                        result.lines += [f"  note: {n}" for n in notes]
-                        advance(1, backfill.name)
-                if "accounting" in conns:
-                    missing = await missing_standard_accounts(conns["accounting"])
-                    if missing:
-                        result.warnings.append(
-                            f"the monolith's chart lacks standard accounts the services post to: {', '.join(missing)} "
-                            "(create them with the accounting API before the services post)"
-                        )
-        finally:
-            await src.close()
+        async with ctx.connected_source() as src, targets(ctx, services) as conns:
+            with progress_bar(ctx, "backfill", len(chosen)) as advance:
+                for backfill in chosen:
+                    dst = conns[backfill.service]
+                    notes: list[str] = []
+                    async with dst.transaction():
+                        written[backfill.name] = await run_one(backfill, src, dst, plan, None, notes)
+                    result.lines.append(f"{backfill.name:<45} {written[backfill.name]:>9,} rows written")
+                    result.lines += [f"  note: {n}" for n in notes]
+                    advance(1, backfill.name)
+            if "accounting" in conns:
+                missing = await missing_standard_accounts(conns["accounting"])
+                if missing:
+                    result.warnings.append(
+                        f"the monolith's chart lacks standard accounts the services post to: {', '.join(missing)} "
+                        "(create them with the accounting API before the services post)"
+                    )
         result.lines.append("event_store, outbox, processed_events: left empty (see backfill.py)")
         result.data["written"] = written
     return result

@@ -81,6 +81,16 @@ class Context:
             **self.settings.pg_connect_kwargs(),
         )
 
+    @contextlib.asynccontextmanager
+    async def connected_source(self) -> AsyncIterator[asyncpg.Connection]:
+        """A connection to the monolith for one step, closed at the end (unless already closed)."""
+        conn = await self.source()
+        try:
+            yield conn
+        finally:
+            if not conn.is_closed():
+                await conn.close()
+
     async def target(self, service: str) -> asyncpg.Connection:
         return await asyncpg.connect(
             self.target_url(service), server_settings=_session_settings(None), **self.settings.pg_connect_kwargs()

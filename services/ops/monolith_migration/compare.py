@@ -146,22 +146,19 @@ async def run_compare(ctx: Context) -> StepResult:
         plan = plan_mod.load(ctx.plan_path)
         services = plan.services()
         questions = [q for q in QUESTIONS if q.service in services]
-        src = await ctx.source()
-        try:
-            async with (
-                targets(ctx, services) as conns,
-                src.transaction(isolation="repeatable_read", readonly=True),
-            ):
-                with progress_bar(ctx, "compare", len(questions)) as advance:
-                    for q in questions:
-                        source = await src.fetch(q.source_sql)
-                        target = await conns[q.service].fetch(q.target)
-                        found = differences(q, source, target)
-                        result.problems += found
-                        state = "same" if not found else f"{len(found)} differences"
-                        result.lines.append(f"{q.name:<28} {len(source):>9,} rows: {state}")
-                        advance(1, q.name)
-        finally:
-            await src.close()
+        async with (
+            ctx.connected_source() as src,
+            targets(ctx, services) as conns,
+            src.transaction(isolation="repeatable_read", readonly=True),
+        ):
+            with progress_bar(ctx, "compare", len(questions)) as advance:
+                for q in questions:
+                    source = await src.fetch(q.source_sql)
+                    target = await conns[q.service].fetch(q.target)
+                    found = differences(q, source, target)
+                    result.problems += found
+                    state = "same" if not found else f"{len(found)} differences"
+                    result.lines.append(f"{q.name:<28} {len(source):>9,} rows: {state}")
+                    advance(1, q.name)
         result.data["questions"] = len(questions)
     return result

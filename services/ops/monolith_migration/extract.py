@@ -147,13 +147,8 @@ async def run_extract(ctx: Context, services: list[str] | None = None) -> StepRe
         if created:
             result.lines.append(f"created {', '.join(created)}")
         result.lines.append(f"migrated {len(chosen)} databases to head with the services' own migrations")
-        src = await ctx.source()
-        try:
-            async with targets(ctx, chosen) as conns:
-                await _extract(ctx, plan, chosen, src, conns, result)
-        finally:
-            if not src.is_closed():
-                await src.close()
+        async with ctx.connected_source() as src, targets(ctx, chosen) as conns:
+            await _extract(ctx, plan, chosen, src, conns, result)
     return result
 
 

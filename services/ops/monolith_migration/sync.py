@@ -564,8 +564,7 @@ async def run_sync(
 ) -> StepResult:
     result = StepResult("sync")
     with timed(result):
-        src = await ctx.source()
-        try:
+        async with ctx.connected_source() as src:
             if uninstall_capture:
                 removed = await capture.uninstall(src, ctx.source_schema)
                 result.lines.append(f"change capture removed from {len(removed)} tables (the change table stays)")
@@ -597,8 +596,6 @@ async def run_sync(
                         await asyncio.sleep(follow_s)
                     except asyncio.CancelledError:  # Ctrl-C ends a follow loop between passes
                         break
-        finally:
-            await src.close()
     return result
 
 

@@ -398,12 +398,8 @@ async def run_verify(ctx: Context, *, services: list[str] | None = None) -> Step
     with timed(result):
         plan = plan_mod.load(ctx.plan_path)
         chosen = [s for s in plan.services() if services is None or s in services]
-        src = await ctx.source()
-        try:
-            async with targets(ctx, chosen) as conns:
-                await _verify(ctx, plan, chosen, src, conns, result)
-        finally:
-            await src.close()
+        async with ctx.connected_source() as src, targets(ctx, chosen) as conns:
+            await _verify(ctx, plan, chosen, src, conns, result)
     return result
 
 
