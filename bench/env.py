@@ -18,7 +18,7 @@ import asyncpg
 import nats
 
 from services.ops.embedded import EmbeddedNats, EmbeddedPostgres, free_port
-from services.runtime.events import dlq_stream_name, stream_name
+from services.ops.scratch import drop_databases
 from services.runtime.settings import SERVICES, Settings, to_libpq_url, with_database
 
 PREFIX = "bench_"
@@ -70,25 +70,6 @@ def child_env(settings: Settings) -> dict[str, str]:
     return env
 
 
-async def drop_bench_databases(server_url: str) -> None:
-    conn = await asyncpg.connect(with_database(to_libpq_url(server_url), "postgres"))
-    try:
-        for row in await conn.fetch("SELECT datname FROM pg_database WHERE datname LIKE $1", PREFIX + "%"):
-            await conn.execute(f'DROP DATABASE IF EXISTS "{row["datname"]}" WITH (FORCE)')
-    finally:
-        await conn.close()
-
-
-async def delete_streams(settings: Settings) -> None:
-    nc = await nats.connect(settings.require_nats_url())
-    js = nc.jetstream()
-    names = [stream_name(settings.subject_root, s) for s in SERVICES] + [dlq_stream_name(settings.subject_root)]
-    for name in names:
-        with contextlib.suppress(Exception):
-            await js.delete_stream(name)
-    await nc.close()
-
-
 async def server_versions(server_url: str, nats_url: str) -> dict[str, str]:
     conn = await asyncpg.connect(with_database(to_libpq_url(server_url), "postgres"))
     try:
@@ -118,13 +99,13 @@ def infrastructure(*, durable: bool = True) -> Iterator[Infra]:
         if not nats_url:
             nats_server = EmbeddedNats(tmp / "nats", free_port())
             nats_url = nats_server.start()
-        asyncio.run(drop_bench_databases(db_url))
+        asyncio.run(drop_databases(db_url, PREFIX))
         versions = asyncio.run(server_versions(db_url, nats_url))
         yield Infra(db_url, nats_url, tmp, pg is not None, durable, versions)
     finally:
         if db_url and pg is None:  # a shared server: leave no bench_ database behind
             with contextlib.suppress(Exception):
-                asyncio.run(drop_bench_databases(db_url))
+                asyncio.run(drop_databases(db_url, PREFIX))
         if nats_server:
             nats_server.stop()
         if pg:

@@ -9,13 +9,14 @@ from typing import Any
 
 import asyncpg
 
-from bench.env import Infra, delete_streams
+from bench.env import Infra
 from bench.sizes import Size
 from bench.stack import Stack, migrate
 from monolith.generate import generate
 from monolith.load import load_monolith
 from monolith.model import DataSet
 from monolith.service_load import load_services
+from services.ops.scratch import delete_streams
 from services.runtime.jetstream import connect, ensure_streams
 from services.runtime.settings import Settings, to_libpq_url
 

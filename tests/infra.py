@@ -9,16 +9,13 @@ import secrets
 import shutil
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import asyncpg
-import nats
-
 from services.ops.embedded import EmbeddedNats, EmbeddedPostgres, free_port
-from services.runtime.events import dlq_stream_name, stream_name
-from services.runtime.settings import SERVICES, Settings, to_libpq_url, with_database
+from services.ops.scratch import delete_streams, drop_databases
+from services.runtime.settings import SERVICES, Settings
 
 TEST_DB_PREFIX = "erptest_"
 
@@ -62,7 +59,7 @@ def infrastructure() -> Iterator[Infra]:
         gateway_port=free_port(),
         max_deliveries=3,
     )
-    asyncio.run(drop_test_databases(db_url))
+    asyncio.run(drop_databases(db_url, TEST_DB_PREFIX))
     try:
         yield Infra(settings, pg, nats_server, tmp)
     finally:
@@ -72,24 +69,5 @@ def infrastructure() -> Iterator[Infra]:
         if pg:
             pg.stop()
         else:
-            asyncio.run(drop_test_databases(db_url))
+            asyncio.run(drop_databases(db_url, TEST_DB_PREFIX))
         shutil.rmtree(tmp, ignore_errors=True)
-
-
-async def drop_test_databases(server_url: str) -> None:
-    conn = await asyncpg.connect(with_database(to_libpq_url(server_url), "postgres"))
-    try:
-        names = await conn.fetch("SELECT datname FROM pg_database WHERE datname LIKE $1", TEST_DB_PREFIX + "%")
-        for row in names:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{row["datname"]}" WITH (FORCE)')
-    finally:
-        await conn.close()
-
-
-async def delete_streams(settings: Settings) -> None:
-    nc = await nats.connect(settings.require_nats_url())
-    js = nc.jetstream()
-    for name in [stream_name(settings.subject_root, s) for s in SERVICES] + [dlq_stream_name(settings.subject_root)]:
-        with suppress(Exception):
-            await js.delete_stream(name)
-    await nc.close()

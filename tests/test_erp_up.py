@@ -23,8 +23,8 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from services.ops.embedded import free_port, port_open
+from services.ops.scratch import delete_streams
 from services.runtime.settings import SERVICES, Settings
-from tests.infra import delete_streams
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parent.parent

@@ -16,10 +16,10 @@ from erp.employee.v1 import events_pb2 as ev
 from google.type.decimal_pb2 import Decimal as PbDecimal
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bench.env import delete_streams
 from bench.report import Result, Target
 from bench.setup import Bench
 from bench.stats import ratio
+from services.ops.scratch import delete_streams
 from services.runtime.convert import date_to_pb
 from services.runtime.db import Database
 from services.runtime.events import H_ID, H_MSG_ID

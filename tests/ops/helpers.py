@@ -13,12 +13,11 @@ from dataclasses import replace
 from pathlib import Path
 
 import asyncpg
-import nats
 
+from services.ops import scratch
 from services.ops.embedded import free_port
-from services.runtime.events import dlq_stream_name, stream_name
 from services.runtime.migrations import ensure_databases, upgrade
-from services.runtime.settings import SERVICES, Settings, to_libpq_url, with_database
+from services.runtime.settings import SERVICES, Settings, to_libpq_url
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -68,24 +67,8 @@ async def migrate(settings: Settings, services: list[str]) -> None:
 
 
 async def drop_databases(settings: Settings) -> None:
-    conn = await asyncpg.connect(with_database(to_libpq_url(settings.database_url or ""), "postgres"))
-    try:
-        names = await conn.fetch(
-            "SELECT datname FROM pg_database WHERE datname LIKE $1", settings.database_prefix + "%"
-        )
-        for row in names:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{row["datname"]}" WITH (FORCE)')
-    finally:
-        await conn.close()
-
-
-async def delete_streams(settings: Settings) -> None:
-    nc = await nats.connect(settings.require_nats_url())
-    js = nc.jetstream()
-    for name in [stream_name(settings.subject_root, s) for s in SERVICES] + [dlq_stream_name(settings.subject_root)]:
-        with contextlib.suppress(Exception):
-            await js.delete_stream(name)
-    await nc.close()
+    """The databases of `settings` (its own prefix)."""
+    await scratch.drop_databases(settings.database_url or "", settings.database_prefix)
 
 
 @contextlib.asynccontextmanager
@@ -97,7 +80,7 @@ async def private_system(settings: Settings, tag: str, services: list[str]) -> A
     try:
         yield own
     finally:
-        await delete_streams(own)
+        await scratch.delete_streams(own)
         await drop_databases(own)
 
 

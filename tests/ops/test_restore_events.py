@@ -18,6 +18,7 @@ from sqlalchemy import func, select, text
 
 from services.ops import backup
 from services.ops.pgtools import Target
+from services.ops.scratch import delete_streams
 from services.runtime.consumer import EventConsumer
 from services.runtime.db import Database, UnitOfWork
 from services.runtime.events import H_ID, H_MSG_ID, ReceivedEvent, stream_name
@@ -25,7 +26,7 @@ from services.runtime.jetstream import ensure_streams
 from services.runtime.relay import OutboxRelay
 from services.runtime.settings import Settings, to_libpq_url
 from services.runtime.tables import OUTBOX, PROCESSED_EVENTS
-from tests.ops.helpers import delete_streams, drop_databases
+from tests.ops.helpers import drop_databases
 from tests.runtime.helpers import eventually, scratch_database
 
 EVENTS = 30

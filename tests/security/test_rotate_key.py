@@ -26,13 +26,13 @@ from services.employee.pii import binding
 from services.ops import cli
 from services.ops.embedded import free_port
 from services.ops.rotate_key import ENCRYPTED_TABLES, format_report, rotate
+from services.ops.scratch import delete_streams
 from services.runtime.crypto import Binding, DecryptionError, KeyRing, PiiKeyError, generate_key, key_entry
 from services.runtime.migrations import alembic_config, ensure_databases, upgrade
 from services.runtime.serve import load_definition
 from services.runtime.service import RunningService, start_service
 from services.runtime.settings import SERVICES, Settings, to_libpq_url, with_database
 from tests.employee.helpers import IBAN, SSN, Stub, create_employee, email, get_employee
-from tests.infra import delete_streams
 
 if TYPE_CHECKING:
     from erp.employee.v1.employee_service_pb2_grpc import EmployeeServiceAsyncStub as AsyncStub
