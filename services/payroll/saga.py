@@ -61,18 +61,8 @@ async def _run_of(session: AsyncSession, record_id: uuid.UUID) -> uuid.UUID | No
 async def settle_expense(
     session: AsyncSession, record_id: uuid.UUID, journal_entry_id: uuid.UUID, now: datetime
 ) -> dict[str, Any]:
-    run_id = await _run_of(session, record_id)
-    if run_id is None:
-        return {"ignored": "unknown payroll record"}
-    await runs.lock_run(session, run_id)
-    rows = await runs.transition(
-        session,
-        [PayrollRecord.id == record_id],
-        RecordStatus.PROCESSED,
-        {"accounting_transaction_id": journal_entry_id, "processed_at": now, "failure_reason": None},
-        now,
-    )
-    return {"processed": str(record_id)} if rows else {"ignored": "record is not processing or failed"}
+    answers = await settle_expenses(session, {record_id: journal_entry_id}, now)
+    return answers.get(record_id, {"ignored": "unknown payroll record"})
 
 
 async def settle_expenses(
