@@ -10,6 +10,7 @@ otherwise, so the same field works whether or not a prefetch ran.
 from __future__ import annotations
 
 import asyncio
+import operator
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
@@ -47,20 +48,17 @@ def _succeeded(future: Awaitable[Any]) -> bool:
 
 @dataclass(frozen=True)
 class Loaded(Generic[P, K, V]):
-    """How a field of P is read: the loader, the parent's key (a falsy key: the field is null) and
+    """How a field of P is read: the loader, the loader key of the parent's field asked with
+    these arguments (a falsy key: the field is null; most keys are an attribute, `attribute_key`) and
     how the loaded value becomes the field's value (`finish(loaders, parent, value, args)`)."""
 
     loader: Callable[[Loaders], DataLoader[K, V]]
-    key: Callable[[P], K | None]
+    key: Callable[[P, Args], K | None]
     finish: Callable[[Loaders, P, V, Args], Any]
-
-    def key_of(self, parent: P, args: Args) -> K | None:
-        """The loader key of the field of `parent` asked with `args`."""
-        return self.key(parent)
 
     def resolve(self, loaders: Loaders, parent: P, args: Args) -> Any:
         """The field's value, or an awaitable of it while its key is not loaded yet."""
-        key = self.key_of(parent, args)
+        key = self.key(parent, args)
         if not key:
             return None
         return then(self.loader(loaders).load(key), lambda value: self.finish(loaders, parent, value, args))
@@ -70,7 +68,7 @@ class Loaded(Generic[P, K, V]):
         prefetch of the next level. A failed load is left in the loader's future: the field
         reports it when it is resolved, exactly as without a prefetch."""
         loader = self.loader(loaders)
-        pending = [(parent, loader.load(key)) for parent in parents if (key := self.key_of(parent, args))]
+        pending = [(parent, loader.load(key)) for parent in parents if (key := self.key(parent, args))]
         await asyncio.gather(*(future for _, future in pending), return_exceptions=True)
         values = []
         for parent, future in pending:
@@ -83,15 +81,14 @@ class Loaded(Generic[P, K, V]):
         return values
 
 
-@dataclass(frozen=True)
-class LoadedByArgs(Loaded[P, K, V]):
-    """A Loaded field whose loader key depends on its arguments too (how many children it shows,
-    say): `keyed(parent, args)`."""
+def attribute_key(name: str) -> Callable[[Any, Args], Any]:
+    """A Loaded key that is the parent's attribute `name`, whatever the arguments."""
+    get = operator.attrgetter(name)
 
-    keyed: Callable[[P, Args], K | None]
+    def key(parent: Any, _args: Args) -> Any:
+        return get(parent)
 
-    def key_of(self, parent: P, args: Args) -> K | None:
-        return self.keyed(parent, args)
+    return key
 
 
 # Resolver function -> how its field is loaded (what `gateway.prefetch` looks up).

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 import importlib
-import operator
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Optional, TypeVar
@@ -21,7 +20,7 @@ from erp.common.v1 import options_pb2
 from google.protobuf.descriptor import Descriptor
 from strawberry.utils.str_converters import to_camel_case, to_snake_case
 
-from gateway.loaded import Args, Loaded, loaded_by
+from gateway.loaded import Args, Loaded, attribute_key, loaded_by
 from gateway.loaders import BY_REFERENCE
 
 if TYPE_CHECKING:
@@ -111,7 +110,7 @@ def reference_field(ref: Reference) -> Any:
             convert.append(target.resolve().from_proto)
         return loaders.view(message, convert[0])
 
-    spec: Loaded[Any, str, Any] = Loaded(get_loader, operator.attrgetter(ref.field), finish)
+    spec: Loaded[Any, str, Any] = Loaded(get_loader, attribute_key(ref.field), finish)
 
     @loaded_by(spec)
     def resolve(root: Any, info: GatewayInfo) -> Any:

@@ -7,14 +7,13 @@ reads the entity through the sensitive-view loader (one more batched RPC per lev
 from __future__ import annotations
 
 from collections.abc import Callable
-from operator import attrgetter
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import strawberry
 from erp.common.v1 import options_pb2
 from google.protobuf.descriptor import Descriptor
 
-from gateway.loaded import Args, Loaded, loaded_by
+from gateway.loaded import Args, Loaded, attribute_key, loaded_by
 from services.runtime.redaction import sensitive_field_names
 
 if TYPE_CHECKING:
@@ -34,7 +33,7 @@ def sensitive_field(descriptor: Descriptor, name: str) -> Any:
     def finish(loaders: Loaders, root: Any, message: Any, args: Args) -> str | None:
         return (getattr(message, name) or None) if message is not None else None
 
-    spec: Loaded[Any, str, Any] = Loaded(lambda loaders: loaders.for_sensitive(full_name), attrgetter(key), finish)
+    spec: Loaded[Any, str, Any] = Loaded(lambda loaders: loaders.for_sensitive(full_name), attribute_key(key), finish)
 
     @loaded_by(spec)
     def resolve(root: Any, info: GatewayInfo) -> Any:

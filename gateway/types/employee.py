@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import enum
-import operator
 from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -14,7 +13,7 @@ from erp.payroll.v1 import payroll_pb2 as payroll_pb
 from graphql import GraphQLError
 
 from gateway.context import GatewayInfo
-from gateway.loaded import Args, LoadedByArgs, loaded_by
+from gateway.loaded import Args, Loaded, loaded_by
 from gateway.pagination import DEFAULT_FIRST, Connection, Cursor, local_connection, page_size
 from gateway.refs import with_references
 from gateway.sensitive import with_sensitive_fields
@@ -64,8 +63,8 @@ def _records_connection(
     return local_connection(recent.records, convert, args["first"], args["after"], total=recent.total)
 
 
-RECORDS: LoadedByArgs[Any, tuple[str, int], RecentRecords] = LoadedByArgs(
-    lambda loaders: loaders.payroll.recent_records, operator.attrgetter("id"), _records_connection, _records_key
+RECORDS: Loaded[Any, tuple[str, int], RecentRecords] = Loaded(
+    lambda loaders: loaders.payroll.recent_records, _records_key, _records_connection
 )
 
 
