@@ -12,29 +12,16 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-# The standard chart (services/accounting/chart.py seeds the same codes in accounting_db).
-CHART: tuple[tuple[str, str, str, str | None], ...] = (
-    ("1000", "Assets", "asset", None),
-    ("1010", "Cash/Bank", "asset", "1000"),
-    ("1200", "Accounts Receivable", "asset", "1000"),
-    ("1300", "Inventory", "asset", "1000"),
-    ("2000", "Liabilities", "liability", None),
-    ("2010", "Accounts Payable", "liability", "2000"),
-    ("2050", "Goods Received Not Invoiced", "liability", "2000"),
-    ("2100", "Salary Payable", "liability", "2000"),
-    ("2200", "Payroll Tax Withholdings", "liability", "2000"),
-    ("2300", "Sales Tax Payable", "liability", "2000"),
-    ("3000", "Equity", "equity", None),
-    ("3100", "Retained Earnings", "equity", "3000"),
-    ("4000", "Revenue", "revenue", None),
-    ("4100", "Sales Revenue", "revenue", "4000"),
-    ("5000", "Expenses", "expense", None),
-    ("5100", "Cost of Goods Sold", "expense", "5000"),
-    ("5200", "Salary Expense", "expense", "5000"),
-    ("5300", "Stock Adjustment", "expense", "5000"),
-)
+from services.accounting import chart
+
+# The standard chart: the monolith holds the same accounts accounting_db is seeded with.
+CHART = chart.STANDARD_CHART
 ACCOUNT_TYPES = {code: kind for code, _, kind, _ in CHART}
-SALARY_EXPENSE, WITHHOLDINGS, SALARY_PAYABLE = "5200", "2200", "2100"
+SALARY_EXPENSE, WITHHOLDINGS, SALARY_PAYABLE = (
+    chart.SALARY_EXPENSE,
+    chart.PAYROLL_TAX_WITHHOLDINGS,
+    chart.SALARY_PAYABLE,
+)
 
 
 class Department(NamedTuple):
