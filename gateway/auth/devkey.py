@@ -7,10 +7,7 @@ Its key id starts with `erp-dev-`: a gateway with ERP_ENV=production never accep
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import secrets
 import time
 import uuid
 from collections.abc import Sequence
@@ -22,24 +19,14 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm
 
+from services.runtime.files import create_once
+
 DEV_KEY_FILE = "auth-dev-key.pem"
 DEV_JWKS_FILE = "auth-dev-jwks.json"
 DEV_KID_PREFIX = "erp-dev-"
 DEV_ISSUER = "erp-dev"
 DEV_AUDIENCE = "erp-gateway"
 ALGORITHM = "ES256"
-
-
-def _write_atomically(path: Path, data: bytes, mode: int) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        with contextlib.suppress(FileExistsError):  # another process created it first: keep theirs
-            os.link(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _kid(key: ec.EllipticCurvePrivateKey) -> str:
@@ -56,7 +43,7 @@ def development_key(data_dir: Path) -> tuple[ec.EllipticCurvePrivateKey, str]:
         pem = fresh.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         )
-        _write_atomically(path, pem, 0o600)
+        create_once(path, pem, 0o600)
     loaded = serialization.load_pem_private_key(path.read_bytes(), password=None)
     if not isinstance(loaded, ec.EllipticCurvePrivateKey):
         raise ValueError(f"{path} is not an EC private key")
@@ -65,7 +52,7 @@ def development_key(data_dir: Path) -> tuple[ec.EllipticCurvePrivateKey, str]:
     jwks = development_jwks(loaded, kid)
     if not jwks_path.exists() or json.loads(jwks_path.read_text() or "{}") != jwks:
         jwks_path.unlink(missing_ok=True)
-        _write_atomically(jwks_path, json.dumps(jwks, indent=2).encode(), 0o644)
+        create_once(jwks_path, json.dumps(jwks, indent=2).encode(), 0o644)
     return loaded, kid
 
 

@@ -20,9 +20,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-import contextlib
 import logging
-import os
 import re
 import secrets
 import uuid
@@ -33,6 +31,7 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from services.runtime.files import create_once
 from services.runtime.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -248,16 +247,7 @@ def development_key(data_dir: Path) -> tuple[str, bytes]:
     "unknown key id" rather than failing authentication mysteriously."""
     path = data_dir / DEV_KEY_FILE
     if not path.exists():
-        data_dir.mkdir(parents=True, exist_ok=True)
-        tmp = data_dir / f".{DEV_KEY_FILE}.{os.getpid()}.{secrets.token_hex(4)}"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            with os.fdopen(fd, "w") as f:
-                f.write(key_entry(f"dev-{secrets.token_hex(4)}", generate_key()) + "\n")
-            with contextlib.suppress(FileExistsError):  # another process created it first: use theirs
-                os.link(tmp, path)  # atomic, and never replaces an existing key
-        finally:
-            tmp.unlink(missing_ok=True)
+        create_once(path, (key_entry(f"dev-{secrets.token_hex(4)}", generate_key()) + "\n").encode())
     if path.stat().st_mode & 0o077:
         log.warning("%s is readable by other users: chmod 600 it", path)
     try:

@@ -35,7 +35,6 @@ import hashlib
 import hmac
 import json
 import logging
-import os
 import secrets
 import time
 import uuid
@@ -45,6 +44,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
+from services.runtime.files import create_once
 from services.runtime.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -296,16 +296,7 @@ def development_key(data_dir: Path) -> bytes:
     every process of that directory (`erp up` children share it)."""
     path = data_dir / DEV_KEY_FILE
     if not path.exists():
-        data_dir.mkdir(parents=True, exist_ok=True)
-        tmp = data_dir / f".{DEV_KEY_FILE}.{os.getpid()}.{secrets.token_hex(4)}"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            with os.fdopen(fd, "w") as f:
-                f.write(base64.b64encode(secrets.token_bytes(32)).decode("ascii") + "\n")
-            with contextlib.suppress(FileExistsError):  # another process created it first: use theirs
-                os.link(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
+        create_once(path, (base64.b64encode(secrets.token_bytes(32)).decode("ascii") + "\n").encode())
     if path.stat().st_mode & 0o077:
         log.warning("%s is readable by other users: chmod 600 it", path)
     return _decode_key(path.read_text(), str(path))
